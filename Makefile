@@ -1,0 +1,40 @@
+# Sportello: `make run` chats (terminal, or Telegram with TELEGRAM_BOT_TOKEN); `make test` checks everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest bench messages clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sportello db upgrade
+	$(BIN)/sportello run
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests bench migrations
+	$(BIN)/ruff format --check bot tests bench migrations
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/updates.py
+
+# Re-extract the Italian source strings and merge them into every catalog.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o locale/sportello.pot --no-location --omit-header bot
+	$(BIN)/pybabel update -i locale/sportello.pot -d locale -D sportello --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

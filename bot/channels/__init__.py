@@ -1,0 +1,1 @@
+"""Thin adapters between a platform and the core's typed values."""

@@ -1,0 +1,331 @@
+"""Telegram: python-telegram-bot is the runtime; one handler for messages, one for buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+)
+
+from bot.config import Settings
+from bot.dispatcher import Dispatcher
+from bot.i18n import N_, translate_in
+from bot.markup import Rich, split, to_html
+from bot.messages import (
+    Answer,
+    Contact,
+    Document,
+    Image,
+    Inbound,
+    Keyboard,
+    Kind,
+    Outbound,
+    Reply,
+    Sender,
+)
+from bot.outbox import PermanentFailure
+from bot.staff import N_STAFF
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+# Commands shown in Telegram's menu: (command, Italian description), translated per language.
+USER_COMMANDS = (
+    ("start", N_("Ricomincia e mostra il menu")),
+    ("menu", N_("Il menu principale")),
+    ("aiuto", N_("Come funziona Sportello")),
+    ("lingua", N_("Cambia lingua")),
+    ("privacy", N_("Informativa e consenso")),
+    ("miei_dati", N_("Ricevi i tuoi dati")),
+    ("cancella", N_("Cancella i tuoi dati")),
+)
+
+
+class TelegramChannel:
+    """Translates updates to inbound values and renders answers with Bot API calls."""
+
+    def __init__(self, settings: Settings, dispatcher: Dispatcher, webhook: bool = False):
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.application = build_application(settings, webhook)
+        self.application.add_handler(CallbackQueryHandler(self.on_button))
+        self.application.add_handler(MessageHandler(None, self.on_message))
+        self.application.add_error_handler(self.on_error)
+
+    # Inbound ------------------------------------------------------------------
+
+    async def on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        inbound = message_inbound(update)
+        if inbound is None:
+            return
+        answer = await self.dispatcher.dispatch(inbound)
+        await self.render(inbound.chat_id, answer)
+
+    async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        inbound = button_inbound(update)
+        if query is None or inbound is None:
+            return
+        answer = await self.dispatcher.dispatch(inbound)
+        await self._answer_query(query.id, answer.notice)
+        pressed = inbound.message_ref
+        await self.render(inbound.chat_id, answer, int(pressed) if pressed else None)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram handler error for %r", update, exc_info=context.error)
+
+    # Outbound -----------------------------------------------------------------
+
+    async def render(self, chat_id: str, answer: Answer, pressed: int | None = None) -> None:
+        for message in answer.replies:
+            await self.send(chat_id, message, pressed)
+
+    async def deliver(self, chat_id: str, message: Outbound) -> None:
+        """Outbox sender: a queued message to any chat; blocked users fail for good."""
+        try:
+            await self.send(chat_id, message)
+        except Forbidden as error:
+            raise PermanentFailure(str(error), blocked=True) from error
+        except BadRequest as error:
+            raise PermanentFailure(str(error)) from error
+
+    async def send(self, chat_id: str, message: Outbound, pressed: int | None = None) -> None:
+        """Sends one message; when Telegram asks to slow down, waits as asked and retries."""
+        for _attempt in range(3):
+            try:
+                return await self._send_once(chat_id, message, pressed)
+            except RetryAfter as error:
+                delay = error.retry_after
+                seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
+                log.warning("telegram asks to wait %.1fs before writing to %s", seconds, chat_id)
+                await asyncio.sleep(seconds)
+        await self._send_once(chat_id, message, pressed)
+
+    async def _send_once(self, chat_id: str, message: Outbound, pressed: int | None) -> None:
+        if isinstance(message, Reply):
+            await self._send_reply(chat_id, message, pressed)
+        elif isinstance(message, Document):
+            await self._send_document(chat_id, message)
+        else:
+            await self._send_image(chat_id, message)
+
+    async def _send_reply(self, chat_id: str, reply: Reply, pressed: int | None) -> None:
+        pieces = split(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+        editable = reply.replace and len(pieces) == 1 and not reply.request_contact
+        if (
+            editable
+            and pressed is not None
+            and await self._edit(chat_id, pressed, pieces[0], reply.buttons)
+        ):
+            return
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            markup = reply_markup(reply) if last else None
+            await self.application.bot.send_message(
+                chat_id,
+                to_html(piece),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=None,
+            )
+
+    async def _edit(self, chat_id: str, message_id: int, text: Rich, buttons: Keyboard) -> bool:
+        """Replaces the pressed message; False when Telegram cannot edit it."""
+        try:
+            await self.application.bot.edit_message_text(
+                to_html(text),
+                chat_id,
+                message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=inline_keyboard(buttons),
+            )
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return True
+            log.info(
+                "cannot edit message %s in %s (%s): sending a new one", message_id, chat_id, error
+            )
+            return False
+        return True
+
+    async def _send_document(self, chat_id: str, document: Document) -> None:
+        await self.application.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+        captions = split(document.caption, MessageLimit.CAPTION_LENGTH)
+        await self.application.bot.send_document(
+            chat_id,
+            InputFile(document.content, filename=document.filename),
+            caption=to_html(captions[0]) if captions else None,
+            parse_mode=ParseMode.HTML,
+        )
+
+    async def _send_image(self, chat_id: str, image: Image) -> None:
+        captions = split(image.caption, MessageLimit.CAPTION_LENGTH)
+        await self.application.bot.send_photo(
+            chat_id,
+            InputFile(image.content, filename=image.filename),
+            caption=to_html(captions[0]) if captions else None,
+            parse_mode=ParseMode.HTML,
+        )
+
+    async def _answer_query(self, query_id: str, notice: str | None) -> None:
+        try:
+            await self.application.bot.answer_callback_query(
+                query_id, text=notice[:200] if notice else None
+            )
+        except BadRequest as error:  # too old: the user waited long; nothing to do
+            log.info("callback query %s not answered: %s", query_id, error)
+
+    # Set-up -------------------------------------------------------------------
+
+    async def publish_commands(self) -> None:
+        """Telegram's command menu, per language; staff also see /staff in their chats."""
+        bot = self.application.bot
+        for language in ("it", "en", "fr"):
+            commands = [
+                BotCommand(name, translate_in(language, description))
+                for name, description in USER_COMMANDS
+            ]
+            code = None if language == "it" else language
+            await bot.set_my_commands(commands, BotCommandScopeDefault(), language_code=code)
+        staff = [BotCommand(n, translate_in("it", d)) for n, d in USER_COMMANDS] + [
+            BotCommand("staff", translate_in("it", N_STAFF))
+        ]
+        for user_id in self.settings.staff_user_ids:
+            try:
+                await bot.set_my_commands(staff, BotCommandScopeChat(user_id))
+            except TelegramError as error:  # the staff member has not opened the chat yet
+                log.info("no staff command menu for %s: %s", user_id, error)
+
+
+def build_application(settings: Settings, webhook: bool) -> Application:  # type: ignore[type-arg]
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token or "")
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_url)
+        .concurrent_updates(64)
+    )
+    if webhook:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+def sender_of(update: Update) -> Sender | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    name = " ".join(part for part in (user.first_name, user.last_name) if part)
+    return Sender(str(user.id), name, user.language_code, user.id)
+
+
+def message_inbound(update: Update) -> Inbound | None:
+    message = update.effective_message
+    sender = sender_of(update)
+    if message is None or sender is None:
+        return None
+    base = {
+        "channel": CHANNEL,
+        "sender": sender,
+        "chat_id": str(message.chat_id),
+        "event_id": str(update.update_id),
+        "in_group": message.chat.type != ChatType.PRIVATE,
+    }
+    if update.edited_message is not None:
+        return Inbound(kind=Kind.EDITED, text=message.text or "", **base)  # type: ignore[arg-type]
+    return Inbound(**_content(message), **base)  # type: ignore[arg-type]
+
+
+def _content(message: Message) -> dict[str, object]:
+    """What kind of thing the message carries."""
+    if message.text is not None:
+        command = _command(message)
+        if command:
+            return {"kind": Kind.COMMAND, "text": message.text, "command": command}
+        return {"kind": Kind.TEXT, "text": message.text}
+    if message.contact is not None:
+        owner = message.contact.user_id
+        contact = Contact(
+            message.contact.phone_number, str(owner) if owner else None, message.contact.first_name
+        )
+        return {"kind": Kind.CONTACT, "contact": contact}
+    if message.location is not None:
+        return {"kind": Kind.LOCATION}
+    return {"kind": Kind.MEDIA}
+
+
+def _command(message: Message) -> str | None:
+    """`/start@sportello_bot args` -> "start"; None when the text is no command."""
+    text = message.text or ""
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    word = text[1:].split()[0] if text[1:].split() else ""
+    name, _, target = word.partition("@")
+    if target and target.lower() != (message.get_bot().username or "").lower():
+        return None
+    return name.lower()
+
+
+def button_inbound(update: Update) -> Inbound | None:
+    query = update.callback_query
+    sender = sender_of(update)
+    if query is None or sender is None:
+        return None
+    message = query.message
+    chat_id = str(message.chat.id) if message else sender.id
+    return Inbound(
+        channel=CHANNEL,
+        sender=sender,
+        chat_id=chat_id,
+        kind=Kind.BUTTON,
+        payload=query.data or "",
+        message_ref=str(message.message_id) if message else None,
+        event_id=str(update.update_id),
+        in_group=message is not None and message.chat.type != ChatType.PRIVATE,
+    )
+
+
+def inline_keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.payload)
+                for b in row
+            ]
+            for row in buttons
+        ]
+    )
+
+
+def reply_markup(
+    reply: Reply,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    if reply.request_contact:
+        share = KeyboardButton(reply.request_contact, request_contact=True)
+        return ReplyKeyboardMarkup([[share]], resize_keyboard=True, one_time_keyboard=True)
+    return inline_keyboard(reply.buttons)

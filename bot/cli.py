@@ -1,0 +1,88 @@
+"""The `sportello` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
+from bot.db import Database, SchemaNotReady
+
+EXIT_CONFIG = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="sportello", description="Sportello, the chat desk of Società Mutua Piemonte ETS."
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run",
+        help="serve every configured channel (Telegram); the terminal chat if none",
+        description="Serves Telegram when TELEGRAM_BOT_TOKEN is set (webhook with WEBHOOK_URL, "
+        "else polling); with no channel configured, opens the terminal chat.",
+    )
+    chat = commands.add_parser(
+        "chat",
+        help="chat in the terminal (ends at Ctrl-D)",
+        description="Chats in the terminal; buttons are numbered.",
+    )
+    chat.add_argument("--user", default="1", help="user id to chat as (default 1)")
+    chat.add_argument("--lang", choices=SUPPORTED_LOCALES, help="language (default DEFAULT_LOCALE)")
+    db = commands.add_parser("db", help="database migrations", description="Alembic migrations.")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply pending migrations")
+    down = db_commands.add_parser("downgrade", help="revert migrations")
+    down.add_argument("revision", nargs="?", default="-1", help="target (default -1; 'base')")
+    db_commands.add_parser("current", help="show the applied revision")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        for noisy in ("httpx", "apscheduler", "alembic.runtime.migration"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        return run_command(args, settings)
+    except (ConfigError, SchemaNotReady) as error:
+        print(f"sportello: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "db":
+        return database_command(args, settings)
+    from bot.app import App  # the app is heavy; `db` and `--help` do not need it
+
+    app = App(settings)
+    if args.command == "run" and settings.telegram_bot_token:
+        asyncio.run(app.serve())
+    else:
+        user = getattr(args, "user", "1")
+        lang = getattr(args, "lang", None) or settings.default_locale
+        asyncio.run(app.chat(user, lang, sys.stdin, sys.stdout))
+    return 0
+
+
+def database_command(args: argparse.Namespace, settings: Settings) -> int:
+    database = Database(settings.database_url)
+    try:
+        if args.db_command == "upgrade":
+            database.upgrade()
+        elif args.db_command == "downgrade":
+            database.downgrade(args.revision)
+        print(f"database at revision {database.current_revision() or 'base (empty)'}")
+    finally:
+        database.dispose()
+    return 0

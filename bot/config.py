@@ -1,0 +1,133 @@
+"""One settings object, read from the environment (and `.env`), checked at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.paths import DEFAULT_VAR_DIR
+
+SUPPORTED_LOCALES = ("it", "en", "fr")
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the variable and what it expects."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{DEFAULT_VAR_DIR}/sportello.db")
+    staff_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    staff_chat_id: int | None = None
+    default_locale: str = "it"
+    timezone: str = "Europe/Rome"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    port: int = Field(default=8080, ge=1, le=65535)
+    retention_months: int = Field(default=24, ge=1, le=240)
+    secret_key: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token", "webhook_url", "webhook_secret", "secret_key")
+    @classmethod
+    def blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def token_shape(cls, value: str | None) -> str | None:
+        if value is not None and (":" not in value or not value.split(":", 1)[0].isdigit()):
+            raise ValueError("expected a bot token from @BotFather, like 123456:ABC-DEF...")
+        return value
+
+    @field_validator("telegram_api_base_url", "webhook_url")
+    @classmethod
+    def http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+            raise ValueError("expected a sqlite:///path or postgresql://user@host/db URL")
+        return value
+
+    @field_validator("staff_user_ids", mode="before")
+    @classmethod
+    def comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return frozenset(int(part) for part in value.split(",") if part.strip())
+            except ValueError:
+                raise ValueError("expected comma-separated numeric Telegram user ids") from None
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def supported_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Rome") from None
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def webhook_secret_charset(cls, value: str | None) -> str | None:
+        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        if value is not None and (len(value) > 256 or not set(value) <= allowed):
+            raise ValueError("expected 1-256 characters among A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def telegram_file_url(self) -> str:
+        """The Bot API's file URL, which follows from its base URL."""
+        base = self.telegram_api_base_url
+        return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
+
+    def is_staff(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.staff_user_ids
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and self.database_url != "sqlite:///:memory:":
+            return Path(self.database_url[len(prefix) :])
+        return None
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    """Reads the settings; a wrong value raises ConfigError with one clear line."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name}: {reason}"

@@ -1,0 +1,133 @@
+"""Languages: gettext catalogs, the current locale in a context variable, Babel formats."""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as babel_date
+from babel.dates import format_datetime as babel_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+from bot.config import SUPPORTED_LOCALES
+from bot.paths import LOCALE_DIR
+
+DOMAIN = "sportello"
+SOURCE_LOCALE = "it"
+_locale: ContextVar[str] = ContextVar("locale", default=SOURCE_LOCALE)
+DEFAULT_ZONE = ZoneInfo("Europe/Rome")
+_zone: ContextVar[ZoneInfo | None] = ContextVar("zone", default=None)
+
+LANGUAGE_NAMES = {"it": "Italiano", "en": "English", "fr": "Français"}
+
+
+def zone() -> ZoneInfo:
+    return _zone.get() or DEFAULT_ZONE
+
+
+def current_locale() -> str:
+    return _locale.get()
+
+
+@contextmanager
+def use_locale(locale: str, zone: ZoneInfo | None = None) -> Iterator[None]:
+    """Makes `_()` and the formatters speak `locale` (and use `zone`) inside the block."""
+    token = _locale.set(locale if locale in SUPPORTED_LOCALES else SOURCE_LOCALE)
+    zone_token = _zone.set(zone) if zone else None
+    try:
+        yield
+    finally:
+        _locale.reset(token)
+        if zone_token:
+            _zone.reset(zone_token)
+
+
+def pick_locale(language_code: str | None, default: str = SOURCE_LOCALE) -> str:
+    """Telegram's language_code ("fr-CA", "en") mapped to a supported locale."""
+    base = (language_code or "").split("-")[0].split("_")[0].lower()
+    return base if base in SUPPORTED_LOCALES else default
+
+
+def _(message: str) -> str:
+    return translations(current_locale()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    return translations(current_locale()).ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; it is translated where it is shown."""
+    return message
+
+
+def translate_in(locale: str, message: str) -> str:
+    with use_locale(locale):
+        return _(message)
+
+
+@cache
+def translations(locale: str) -> gettext.NullTranslations:
+    if locale == SOURCE_LOCALE:
+        return gettext.NullTranslations()
+    compile_catalog(locale)
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[locale])
+
+
+def catalog_paths(locale: str, root: Path = LOCALE_DIR) -> tuple[Path, Path]:
+    folder = root / locale / "LC_MESSAGES"
+    return folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+
+
+def compile_catalog(locale: str, root: Path = LOCALE_DIR) -> None:
+    """Writes the .mo when it is missing or older than the .po, so a plain install works."""
+    po_path, mo_path = catalog_paths(locale, root)
+    if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+        return
+    with po_path.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    temporary = mo_path.with_suffix(".mo.tmp")
+    with temporary.open("wb") as target:
+        write_mo(target, catalog)
+    temporary.replace(mo_path)
+
+
+def format_day(value: date) -> str:
+    """A weekday and date such as "lunedì 23 novembre 2026"."""
+    return babel_date(_local_date(value), format="full", locale=current_locale())
+
+
+def format_date(value: date) -> str:
+    """A date such as "23 novembre 2026"."""
+    return babel_date(_local_date(value), format="long", locale=current_locale())
+
+
+def _local_date(value: date) -> date:
+    return value.astimezone(zone()).date() if isinstance(value, datetime) else value
+
+
+def format_moment(value: datetime) -> str:
+    """Date and time in the user's locale, in the desk's time zone."""
+    local = value.astimezone(zone())
+    return babel_datetime(local, format="medium", tzinfo=zone(), locale=current_locale())
+
+
+def format_time(value: datetime) -> str:
+    return babel_datetime(value.astimezone(zone()), "HH:mm", locale=current_locale())
+
+
+def format_money(amount: Decimal | int | float) -> str:
+    return format_currency(amount, "EUR", locale=current_locale())
+
+
+def format_number(value: Decimal | int | float) -> str:
+    return format_decimal(value, locale=current_locale())

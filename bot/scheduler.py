@@ -1,0 +1,95 @@
+"""The clock: one APScheduler owned by the app; periodic jobs act on rows in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import delete
+
+from bot import privacy
+from bot.db import Database
+from bot.models import InboundEvent
+from bot.outbox import OutboxSender
+
+log = logging.getLogger(__name__)
+Job = Callable[[], Awaitable[object]]
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months earlier (clamped to the month's end)."""
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+
+    def every(self, seconds: float, job: Job, name: str) -> None:
+        """Runs `job` every few seconds; a missed or slow tick is coalesced, never doubled."""
+
+        async def guarded() -> None:
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job %s failed", name)
+
+        self.scheduler.add_job(
+            guarded,
+            "interval",
+            seconds=seconds,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now().astimezone(),
+        )
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+
+class Housekeeping:
+    """Retention of personal data and pruning of old update ids."""
+
+    def __init__(
+        self, database: Database, retention_months: int, clock: Callable[[], datetime]
+    ) -> None:
+        self.database = database
+        self.retention_months = retention_months
+        self.clock = clock
+
+    async def erase_inactive(self) -> int:
+        cutoff = months_before(self.clock(), self.retention_months)
+        erased = await asyncio.to_thread(self._erase_inactive, cutoff)
+        if erased:
+            log.info("retention: erased %d inactive users", erased)
+        return erased
+
+    def _erase_inactive(self, cutoff: datetime) -> int:
+        with self.database.transaction() as session:
+            return privacy.erase_inactive(session, cutoff)
+
+    async def prune_events(self) -> None:
+        cutoff = self.clock() - timedelta(days=7)
+        await asyncio.to_thread(self._prune_events, cutoff)
+
+    def _prune_events(self, cutoff: datetime) -> None:
+        with self.database.transaction() as session:
+            session.execute(delete(InboundEvent).where(InboundEvent.received_at < cutoff))
+
+
+def install_jobs(clock: Clock, sender: OutboxSender, housekeeping: Housekeeping) -> None:
+    clock.every(2, sender.drain, "outbox")
+    clock.every(3600, housekeeping.erase_inactive, "retention")
+    clock.every(6 * 3600, housekeeping.prune_events, "prune-events")

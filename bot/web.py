@@ -1,0 +1,48 @@
+"""One ASGI app for the webhooks (Telegram now, WhatsApp later) and /healthz."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from urllib.parse import urlparse
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.channels.telegram import TelegramChannel
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_path(webhook_url: str) -> str:
+    """The path Telegram posts to: the path of WEBHOOK_URL, or /telegram."""
+    path = urlparse(webhook_url).path.rstrip("/")
+    return path or "/telegram"
+
+
+def build_web_app(telegram: TelegramChannel | None, secret: str | None, path: str) -> Starlette:
+    async def healthz(_request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def telegram_update(request: Request) -> Response:
+        assert telegram is not None
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            payload = await request.json()
+            update = Update.de_json(payload, telegram.application.bot)
+        except Exception:
+            log.warning("webhook: a body that is not an update")
+            return PlainTextResponse("bad request", status_code=400)
+        await telegram.application.update_queue.put(update)
+        return Response(status_code=200)
+
+    routes = [Route("/healthz", healthz)]
+    if telegram is not None:
+        routes.append(Route(path, telegram_update, methods=["POST"]))
+    return Starlette(routes=routes)
