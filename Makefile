@@ -34,7 +34,7 @@ bench: $(STAMP)
 # Re-extract the Italian source strings and merge them into every catalog.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o locale/sportello.pot --no-location --omit-header bot
-	$(BIN)/pybabel update -i locale/sportello.pot -d locale -D sportello --no-fuzzy-matching
+	$(BIN)/pybabel update -i locale/sportello.pot -d locale -D sportello --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -51,6 +51,7 @@ class App:
         self.outbox = OutboxSender(self.database, self.senders, clock)
         self.housekeeping = Housekeeping(self.database, settings.retention_months, clock)
         install_jobs(self.scheduler, self.outbox, self.housekeeping)
+        self.ready = asyncio.Event()  # set once the channels take updates
 
     async def _kick_outbox(self, _answer: Answer) -> None:
         asyncio.get_running_loop().create_task(self.outbox.drain())
@@ -82,10 +83,11 @@ class App:
                     await application.updater.start_polling(
                         allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
                     )
+                    self.ready.set()
                     await stop.wait()
                     await application.updater.stop()
             finally:
-                self.scheduler.stop()
+                await self.scheduler.stop()
                 await application.stop()
         self.database.dispose()
 
@@ -101,6 +103,9 @@ class App:
         config = uvicorn.Config(web, host="0.0.0.0", port=self.settings.port, log_level="warning")
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        self.ready.set()
         stopping = asyncio.create_task(stop.wait())
         # uvicorn takes SIGINT/SIGTERM while it serves: either way ends both.
         await asyncio.wait((serving, stopping), return_when=asyncio.FIRST_COMPLETED)
@@ -116,7 +121,7 @@ class App:
             await console.run()
             await self.outbox.drain()
         finally:
-            self.scheduler.stop()
+            await self.scheduler.stop()
             self.database.dispose()
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.paths import DEFAULT_VAR_DIR
@@ -97,6 +97,12 @@ class Settings(BaseSettings):
             raise ValueError("expected 1-256 characters among A-Z, a-z, 0-9, _ and -")
         return value
 
+    @model_validator(mode="after")
+    def webhook_has_secret(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -128,6 +134,7 @@ def load_settings(env_file: str | None = ".env") -> Settings:
 
 def describe(error: ValidationError) -> str:
     first = error.errors()[0]
-    name = str(first["loc"][0]).upper() if first["loc"] else "configuration"
     reason = str(first["msg"]).removeprefix("Value error, ")
-    return f"{name}: {reason}"
+    if not first["loc"]:
+        return reason  # a rule across variables names them itself
+    return f"{str(first['loc'][0]).upper()}: {reason}"

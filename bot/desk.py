@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -89,6 +89,8 @@ class Desk:
             user = self._new_user(session, inbound, now)
         if not inbound.in_group:
             user.chat_id = inbound.chat_id
+        if not user.locale_chosen and inbound.sender.language_code:
+            user.locale = pick_locale(inbound.sender.language_code, self.settings.default_locale)
         user.name = inbound.sender.name[:128]
         user.last_seen_at = now
         return user
@@ -134,6 +136,3 @@ class Desk:
             stored = None
         return stored or pick_locale(inbound.sender.language_code, self.settings.default_locale)
 
-
-def feature_names(features: Iterable[Feature]) -> list[str]:
-    return [feature.name for feature in features]

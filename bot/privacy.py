@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import menu, personal_data
-from bot.i18n import _, format_date
+from bot.i18n import _, format_date, ngettext
 from bot.markup import Rich, bold, bullets, join, text
 from bot.messages import Answer, Document, Reply, rows, say
 from bot.models import Consent, User
@@ -36,9 +36,12 @@ def notice(turn: Turn) -> Rich:
                     _("avvisarti di eventi e seminari, se ti iscrivi."),
                 ]
             ),
-            _(
+            ngettext(
+                "Conservazione: se non usi Sportello per {months} mese, cancelliamo "
+                "automaticamente i tuoi dati.",
                 "Conservazione: se non usi Sportello per {months} mesi, cancelliamo "
-                "automaticamente i tuoi dati."
+                "automaticamente i tuoi dati.",
+                months,
             ).format(months=months),
             _(
                 "I tuoi diritti: vedere i tuoi dati (/miei_dati), cancellarli (/cancella), "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -30,15 +31,24 @@ def months_before(moment: datetime, months: int) -> datetime:
 class Clock:
     def __init__(self) -> None:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[None]] = set()
 
     def every(self, seconds: float, job: Job, name: str) -> None:
         """Runs `job` every few seconds; a missed or slow tick is coalesced, never doubled."""
 
-        async def guarded() -> None:
+        async def run() -> None:
             try:
                 await job()
             except Exception:
                 log.exception("periodic job %s failed", name)
+
+        async def guarded() -> None:
+            # Shielded, so stopping the scheduler lets a job finish what it claimed.
+            task = asyncio.ensure_future(run())
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+            with contextlib.suppress(asyncio.CancelledError):  # stop() awaits the task
+                await asyncio.shield(task)
 
         self.scheduler.add_job(
             guarded,
@@ -54,9 +64,11 @@ class Clock:
     def start(self) -> None:
         self.scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stops ticking, then waits for the jobs under way."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await asyncio.gather(*self._running, return_exceptions=True)
 
 
 class Housekeeping:

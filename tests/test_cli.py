@@ -1,0 +1,103 @@
+"""The `sportello` command: the terminal chat, migrations, help, and clear config errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import postgres_or_skip
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sportello(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs `python -m bot ...` from another directory, with a clean environment."""
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(
+            ("TELEGRAM_", "DATABASE_", "STAFF_", "WEBHOOK_", "DEFAULT_LOCALE", "LANG", "LC_")
+        )
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=cwd or ROOT / "tests",
+        timeout=60,
+    )
+
+
+def test_the_terminal_chat_can_be_scripted(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}", "LANG": "en_US.UTF-8"}
+    script = "ciao\n5\n2\n/privacy\n"
+    result = sportello("chat", "--user", "77", stdin=script, env=database, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Ciao!" in out  # Italian by default, whatever the shell's LANG says
+    assert "[5] 🌐 Lingua" in out
+    assert "In che lingua preferisci parlare?" in out
+    assert "from now on I'll write to you in English" in out
+    assert "Privacy notice" in out or "privacy" in out.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_state_survives_between_two_chats(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"}
+    sportello("chat", "--user", "5", stdin="/lingua\n3\n", env=database, cwd=tmp_path)
+    again = sportello("chat", "--user", "5", stdin="", env=database, cwd=tmp_path)
+    assert "Bonjour" in again.stdout
+
+
+def test_lang_option_picks_the_language(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"}
+    result = sportello("chat", "--lang", "en", stdin="", env=database, cwd=tmp_path)
+    assert "Hello!" in result.stdout or "Hi!" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        ("STAFF_USER_IDS", "abc", "sportello: STAFF_USER_IDS: expected comma-separated"),
+        ("DATABASE_URL", "oracle://x", "sportello: DATABASE_URL: expected a sqlite"),
+        ("PORT", "x", "sportello: PORT: Input should be a valid integer"),
+    ],
+)
+def test_a_wrong_setting_stops_with_one_line_and_exit_2(name: str, value: str, line: str) -> None:
+    result = sportello("chat", env={name: value})
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(line)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_db_commands_on_sqlite(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.db'}"}
+    assert "base (empty)" in sportello("db", "current", env=database).stdout
+    assert "revision 0001" in sportello("db", "upgrade", env=database).stdout
+    assert "base (empty)" in sportello("db", "downgrade", "base", env=database).stdout
+
+
+def test_postgres_must_be_migrated_explicitly(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite migrates itself")
+    postgres_or_skip()
+    result = sportello("chat", env={"DATABASE_URL": database_url})
+    assert result.returncode == 2
+    assert "run `sportello db upgrade` first" in result.stderr
+    assert sportello("db", "upgrade", env={"DATABASE_URL": database_url}).returncode == 0
+    assert "Ciao!" in sportello("chat", env={"DATABASE_URL": database_url}).stdout
+
+
+@pytest.mark.parametrize("args", [(), ("run",), ("chat",), ("db",), ("db", "upgrade")])
+def test_every_command_has_help(args: tuple[str, ...]) -> None:
+    result = sportello(*args, "--help")
+    assert result.returncode == 0
+    assert "usage: sportello" in result.stdout

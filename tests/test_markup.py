@@ -1,0 +1,47 @@
+"""Light formatting: escaping, plain rendering and splitting as Telegram counts."""
+
+import pytest
+
+from bot.markup import bold, link, split, text, to_html, to_plain, utf16_length
+
+
+def test_user_text_is_escaped_in_html() -> None:
+    rich = bold("Anna <b>&</b>") + " scrive: " + text("<script>alert(1)</script>")
+    assert to_html(rich) == (
+        "<b>Anna &lt;b&gt;&amp;&lt;/b&gt;</b> scrive: &lt;script&gt;alert(1)&lt;/script&gt;"
+    )
+
+
+def test_links_render_for_each_channel() -> None:
+    rich = link("sito", "https://example.org/?a=1&b=2")
+    assert to_html(rich) == '<a href="https://example.org/?a=1&amp;b=2">sito</a>'
+    assert to_plain(rich) == "sito (https://example.org/?a=1&b=2)"
+
+
+@pytest.mark.parametrize(
+    ("value", "units"),
+    [("abc", 3), ("città", 5), ("😀", 2), ("👨‍👩‍👧", 8), ("\u202e", 1)],
+)
+def test_length_is_counted_in_utf16_units(value: str, units: int) -> None:
+    assert utf16_length(value) == units
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["parola " * 2000, "😀" * 5000, "a" * 9000, ("riga\n" * 1500), "x\u202e" * 3000],
+)
+def test_split_keeps_every_piece_within_the_limit_and_loses_nothing(body: str) -> None:
+    pieces = split(text(body), 4096)
+    assert all(utf16_length(piece.plain) <= 4096 for piece in pieces)
+    assert "".join(piece.plain for piece in pieces).replace(" ", "").replace("\n", "") == (
+        body.replace(" ", "").replace("\n", "")
+    )
+
+
+def test_split_prefers_line_breaks() -> None:
+    pieces = split(text("a" * 3000 + "\n" + "b" * 3000), 4096)
+    assert [piece.plain.strip() for piece in pieces] == ["a" * 3000, "b" * 3000]
+
+
+def test_blank_text_splits_into_nothing() -> None:
+    assert split(text("   \n "), 4096) == []

@@ -1,0 +1,68 @@
+"""Kill the process between two steps: a new one continues the conversation, nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tests.fake_telegram import FakeTelegram
+
+
+def environment(tg: FakeTelegram, database_url: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
+    return {
+        **keep,
+        "TELEGRAM_BOT_TOKEN": tg.token,
+        "TELEGRAM_API_BASE_URL": tg.base_url,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "restart-test",
+    }
+
+
+@asynccontextmanager
+async def sportello_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_a_killed_bot_resumes_the_conversation(database_url: str) -> None:
+    async with FakeTelegram() as tg:
+        env = environment(tg, database_url)
+        upgrade = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "db",
+            "upgrade",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        assert await upgrade.wait() == 0
+        anna = tg.user(2001, first_name="Anna")
+
+        async with sportello_process(env) as first:
+            await anna.send("/cancella")
+            question = await anna.next_message(timeout=30)
+            assert "Vuoi davvero cancellare" in question.text
+            first.send_signal(signal.SIGKILL)  # no goodbye: state must already be stored
+            await first.wait()
+
+        async with sportello_process(env) as second:
+            await anna.press("🗑 Sì, cancella tutto")
+            done = await anna.next_message(timeout=30)
+            assert "ho cancellato tutti i tuoi dati" in done.text
+            await anna.expect_silence(1.0)  # the /cancella re-delivered after the kill: skipped
+            second.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(second.wait(), 20) == 0
+        assert tg.rejected == []
