@@ -75,7 +75,16 @@ class Desk:
         user = self._user(session, inbound, now)
         conversation = session.get(Conversation, user.id) or Conversation(user_id=user.id, data={})
         session.add(conversation)
-        return Turn(inbound, user, conversation, session, self.settings, self.signer, now)
+        return Turn(
+            inbound,
+            user,
+            conversation,
+            session,
+            self.settings,
+            self.signer,
+            now,
+            self.router.press,
+        )
 
     def _user(self, session: Session, inbound: Inbound, now: datetime) -> User:
         """Finds or creates the sender, locked for this transaction (serialises quick taps)."""
@@ -135,4 +144,3 @@ class Desk:
         except Exception:
             stored = None
         return stored or pick_locale(inbound.sender.language_code, self.settings.default_locale)
-

@@ -36,7 +36,6 @@ class Router:
             self.text_handlers.append(feature.text)
 
     def route(self, turn: Turn) -> Answer:
-        turn.press = self.press
         inbound = turn.inbound
         if inbound.in_group and not self._is_staff_chat(turn):
             return self._group(turn)

@@ -26,7 +26,7 @@ class Turn:
     settings: Settings
     signer: Signer
     now: datetime
-    press: Callable[..., Answer] = field(default=lambda *_: Answer(), repr=False)
+    press: Callable[..., Answer] = field(repr=False)  # the router's, to follow an action
 
     @property
     def is_staff(self) -> bool:
