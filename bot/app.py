@@ -103,7 +103,7 @@ class App:
         config = uvicorn.Config(web, host="0.0.0.0", port=self.settings.port, log_level="warning")
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():
+        while not server.started and not serving.done():  # noqa: ASYNC110 (no start event)
             await asyncio.sleep(0.01)
         self.ready.set()
         stopping = asyncio.create_task(stop.wait())

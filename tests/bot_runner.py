@@ -6,12 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from tests.fake_telegram import FakeTelegram
-
 from bot.app import App
 from bot.config import Settings
 from bot.db import Database
 from tests.conftest import make_settings
+from tests.fake_telegram import FakeTelegram
 
 
 def telegram_settings(tg: FakeTelegram, database_url: str, **values: object) -> Settings:

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy import func, select
-from tests.fake_telegram import FakeTelegram
 
 from bot.app import App
 from bot.models import Consent
 from tests.bot_runner import running_bot, telegram_settings
+from tests.fake_telegram import FakeTelegram
 
 STAFF = 4242
 
