@@ -10,7 +10,7 @@ from typing import TextIO
 
 import uvicorn
 
-from bot import language, onboarding, privacy, staff
+from bot import i18n, language, onboarding, privacy, staff
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
@@ -41,6 +41,7 @@ class App:
 
     def __init__(self, settings: Settings, clock: Clock = utc_clock) -> None:
         self.settings = settings
+        i18n.compile_all()
         self.database = Database(settings.database_url)
         self.database.ensure_schema()
         signer = Signer(button_key(self.database, settings.secret_key))

@@ -45,8 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
+        serving = args.command == "run" and settings.telegram_bot_token
+        # In the terminal chat, log lines would interleave with the conversation.
+        level = settings.log_level.upper() if serving else "WARNING"
         logging.basicConfig(
-            level=settings.log_level.upper(),
+            level=level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )

@@ -75,6 +75,13 @@ def translate_in(locale: str, message: str) -> str:
         return _(message)
 
 
+def compile_all() -> None:
+    """Compiles every catalog now, so a broken .po stops start-up, not a conversation."""
+    for locale in SUPPORTED_LOCALES:
+        if locale != SOURCE_LOCALE:
+            translations(locale)
+
+
 @cache
 def translations(locale: str) -> gettext.NullTranslations:
     if locale == SOURCE_LOCALE:

@@ -22,6 +22,7 @@ STAFF = 4242
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:
         yield fake
+        fake.assert_no_rejections()  # Sportello never makes a call Telegram would refuse
 
 
 @pytest.fixture
