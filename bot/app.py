@@ -10,7 +10,7 @@ from typing import TextIO
 
 import uvicorn
 
-from bot import i18n, language, onboarding, privacy, staff
+from bot import faq, i18n, language, onboarding, privacy, staff
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.desk import Clock, Desk, utc_clock
 from bot.dispatcher import Dispatcher
+from bot.library import Library
 from bot.messages import Answer
 from bot.outbox import OutboxSender, Send
 from bot.payload import Signer
@@ -30,9 +31,9 @@ from bot.web import build_web_app, webhook_path
 log = logging.getLogger(__name__)
 
 
-def features() -> tuple[Feature, ...]:
+def features(library: Library) -> tuple[Feature, ...]:
     """Every capability of the desk, in the order free text is offered to them."""
-    core = (onboarding.FEATURE, language.FEATURE, privacy.FEATURE)
+    core = (onboarding.FEATURE, language.FEATURE, privacy.FEATURE, faq.feature(library))
     return (*core, staff.feature(core))
 
 
@@ -42,10 +43,11 @@ class App:
     def __init__(self, settings: Settings, clock: Clock = utc_clock) -> None:
         self.settings = settings
         i18n.compile_all()
+        self.library = Library()
         self.database = Database(settings.database_url)
         self.database.ensure_schema()
         signer = Signer(button_key(self.database, settings.secret_key))
-        self.desk = Desk(settings, self.database, signer, features(), clock)
+        self.desk = Desk(settings, self.database, signer, features(self.library), clock)
         self.dispatcher = Dispatcher(self.desk, self._kick_outbox)
         self.scheduler = Scheduler()
         self.senders: dict[str, Send] = {}

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.db import Database, SchemaNotReady
+from bot.knowledge import KnowledgeError
 
 EXIT_CONFIG = 2
 
@@ -38,7 +39,31 @@ def parser() -> argparse.ArgumentParser:
     down = db_commands.add_parser("downgrade", help="revert migrations")
     down.add_argument("revision", nargs="?", default="-1", help="target (default -1; 'base')")
     db_commands.add_parser("current", help="show the applied revision")
+    faq_parser(commands)
     return root
+
+
+def faq_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    faq = commands.add_parser(
+        "faq",
+        help="the FAQ knowledge base in faq/",
+        description="Check the FAQ files, or try questions on them.",
+    )
+    actions = faq.add_subparsers(dest="faq_command", required=True, metavar="ACTION")
+    actions.add_parser(
+        "check",
+        help="validate every file in faq/ (exit 1 on errors)",
+        description="Validates faq/: schema, languages, ids, references; "
+        "warns on entries reviewed more than 12 months ago.",
+    )
+    ask = actions.add_parser(
+        "ask",
+        help="match a question (or '-' for one per line on stdin)",
+        description="Matches questions against the knowledge base; needs no database.",
+    )
+    ask.add_argument("question", help="the question, or - to read one per line from stdin")
+    ask.add_argument("--lang", choices=SUPPORTED_LOCALES, default="it")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("httpx", "apscheduler", "alembic.runtime.migration"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         return run_command(args, settings)
-    except (ConfigError, SchemaNotReady) as error:
+    except (ConfigError, SchemaNotReady, KnowledgeError) as error:
         print(f"sportello: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
@@ -66,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return database_command(args, settings)
+    if args.command == "faq":
+        from bot import faq_cli
+
+        return faq_cli.run(args)
     from bot.app import App  # the app is heavy; `db` and `--help` do not need it
 
     app = App(settings)

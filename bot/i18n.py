@@ -12,11 +12,13 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_percent as babel_percent
 
 from bot.config import SUPPORTED_LOCALES
 from bot.paths import LOCALE_DIR
@@ -133,7 +135,18 @@ def format_time(value: datetime) -> str:
 
 
 def format_money(amount: Decimal | int | float) -> str:
-    return format_currency(amount, "EUR", locale=current_locale())
+    """Euro amounts: "1.000 €", "€1,000", "5,29 €" (no cents on whole amounts)."""
+    value = Decimal(str(amount))
+    if value == value.to_integral_value():
+        pattern = Locale.parse(current_locale()).currency_formats["standard"].pattern
+        whole = pattern.replace(".00", "")
+        return format_currency(value, "EUR", whole, locale=current_locale(), currency_digits=False)
+    return format_currency(value, "EUR", locale=current_locale())
+
+
+def format_percent(fraction: Decimal | float) -> str:
+    """0.01 -> "1%" ("1 %" in French)."""
+    return babel_percent(fraction, locale=current_locale(), decimal_quantization=False)
 
 
 def format_number(value: Decimal | int | float) -> str:

@@ -149,3 +149,31 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(128), primary_key=True)
     last_sent_at: Mapped[datetime] = mapped_column()
     suppressed: Mapped[int] = mapped_column(default=0)
+
+
+class FaqQuestion(Base):
+    """A question typed to the FAQ and how it was matched: the knowledge base grows from these."""
+
+    __tablename__ = "faq_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    locale: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(16))
+    topic_id: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column()
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FaqVote(Base):
+    """A 👍 or 👎 on an answer; one per user and topic (a second tap changes it)."""
+
+    __tablename__ = "faq_votes"
+    __table_args__ = (UniqueConstraint("user_id", "topic_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    topic_id: Mapped[str] = mapped_column(String(64))
+    vote: Mapped[int] = mapped_column()  # +1 or -1
+    voted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

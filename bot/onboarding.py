@@ -112,7 +112,6 @@ FEATURE = Feature(
     },
     buttons={
         "menu": lambda turn, _args: show_menu(turn),
-        "faq": lambda turn, _args: coming(turn),
         "survey": coming_with_consent("survey"),
         "callback": coming_with_consent("callback"),
         "events": coming_with_consent("events"),

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.models import Base, Consent, Conversation, OutboxMessage, User
+from bot.models import Base, Consent, Conversation, FaqQuestion, FaqVote, OutboxMessage, User
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,10 @@ class PersonalTable:
         return str(self.model.__tablename__)
 
 
-# Children first, the user row last. Later features append their tables with `register`.
+# Children first; the user row goes last. A feature that stores personal data adds its table.
 REGISTRY: list[PersonalTable] = [
+    PersonalTable(FaqQuestion),
+    PersonalTable(FaqVote),
     PersonalTable(Conversation),
     PersonalTable(OutboxMessage),
     PersonalTable(Consent),
@@ -39,11 +41,6 @@ NOT_PERSONAL = {
     "alerts": "error kinds and times",
     "alembic_version": "schema revision",
 }
-
-
-def register(table: PersonalTable) -> None:
-    if all(entry.model is not table.model for entry in REGISTRY):
-        REGISTRY.insert(0, table)
 
 
 def tables() -> list[PersonalTable]:

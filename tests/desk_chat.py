@@ -68,8 +68,9 @@ class Person:
 
 
 def text_of(message: Outbound) -> str:
+    """What the person reads (Babel's no-break spaces read as spaces)."""
     if isinstance(message, Reply):
-        return to_plain(message.text)
+        return to_plain(message.text).replace("\xa0", " ").replace("\u202f", " ")
     if isinstance(message, Document):
         return f"[{message.filename}] " + to_plain(message.caption)
     return f"[{message.filename}]"

@@ -1,0 +1,72 @@
+"""The labelled question sets in tests/data and how the matcher scores on them."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.matcher import Matcher
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Labelled:
+    question: str
+    lang: str
+    expected: str | None  # None: out of scope
+
+
+@dataclass(frozen=True)
+class Scores:
+    in_scope: int
+    correct: int  # answered with the right topic
+    first_right: int  # the right topic first, answered or suggested
+    out_of_scope: int
+    out_of_scope_answered: int
+    mistakes: tuple[str, ...]
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.in_scope
+
+    @property
+    def top1(self) -> float:
+        return self.first_right / self.in_scope
+
+    @property
+    def out_of_scope_rate(self) -> float:
+        return self.out_of_scope_answered / self.out_of_scope
+
+
+def read(name: str) -> list[Labelled]:
+    with (DATA / name).open(encoding="utf-8") as source:
+        rows = list(csv.DictReader(source, delimiter="\t"))
+    return [
+        Labelled(r["question"], r["lang"], None if r["expected"] == "none" else r["expected"])
+        for r in rows
+    ]
+
+
+def score(matcher: Matcher, questions: list[Labelled]) -> Scores:
+    correct = first = answered_out = 0
+    mistakes: list[str] = []
+    for item in questions:
+        match = matcher.match(item.question, item.lang)
+        top = match.topic_id or (match.alternatives[0] if match.alternatives else None)
+        if item.expected is None:
+            answered_out += match.outcome == "answer"
+            if match.outcome == "answer":
+                mistakes.append(f"OUT answered {match.topic_id} {match.score:.2f}: {item.question}")
+            continue
+        correct += match.outcome == "answer" and match.topic_id == item.expected
+        first += top == item.expected
+        if not (match.outcome == "answer" and match.topic_id == item.expected):
+            mistakes.append(
+                f"{item.expected} -> {match.outcome} {top} {match.score:.2f}: {item.question}"
+            )
+    in_scope = sum(1 for q in questions if q.expected)
+    return Scores(
+        in_scope, correct, first, len(questions) - in_scope, answered_out, tuple(mistakes)
+    )
