@@ -203,11 +203,17 @@ class Result:
     wall_s: float
     latencies_ms: list[float]
     unexpected_messages: int  # bot messages nobody waited for: the plan's counts are wrong
+    cpu_s: float  # CPU time of this whole process (bot, fake, users) while the users talked
     rejected_calls: int  # by the fake, in the whole run of this bot (start-up, warm-up too)
 
     @property
     def updates_per_s(self) -> float:
         return self.updates / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def cpu_ms_per_update(self) -> float:
+        """Less sensitive than updates/s to other processes sharing the machine."""
+        return 1000 * self.cpu_s / self.updates
 
     def percentile(self, q: int) -> float:
         values = self.latencies_ms
@@ -237,7 +243,16 @@ def reply_latencies(tg: FakeTelegram, talks: Sequence[Talk]) -> list[float]:
     return latencies
 
 
-def measure(tg: FakeTelegram, talks: Sequence[Talk]) -> Result:
+async def timed_talk(
+    tg: FakeTelegram, first_id: int, users: int, messages: int, plan: Plan, *, names: str
+) -> tuple[list[Talk], float]:
+    """`talk`, and the CPU time the process spent meanwhile."""
+    cpu = time.process_time()
+    talks = await talk(tg, first_id, users, messages, plan, names=names)
+    return talks, time.process_time() - cpu
+
+
+def measure(tg: FakeTelegram, talks: Sequence[Talk], cpu_s: float) -> Result:
     samples = [sample for t in talks for sample in t.samples]
     started = min(sample.sent_at for sample in samples)
     finished = max(t.finished_at for t in talks)
@@ -248,6 +263,7 @@ def measure(tg: FakeTelegram, talks: Sequence[Talk]) -> Result:
         latencies_ms=reply_latencies(tg, talks),
         unexpected_messages=unexpected,
         rejected_calls=len(tg.rejected),
+        cpu_s=cpu_s,
     )
 
 
@@ -286,12 +302,14 @@ async def bench_sportello(database_url: str, users: int, messages: int) -> tuple
         async with running_bot(telegram_settings(tg, database_url)):
             first = SPORTELLO_USER_IDS + WARMUP_OFFSET
             warm_users = min(WARMUP_USERS, users)
-            warm = await talk(tg, first, warm_users, WARMUP_MESSAGES, sportello_plan, names="W")
-            talks = await talk(
+            warm = await timed_talk(
+                tg, first, warm_users, WARMUP_MESSAGES, sportello_plan, names="W"
+            )
+            talks = await timed_talk(
                 tg, SPORTELLO_USER_IDS, users, messages, sportello_plan, names="Utente"
             )
         # Measured after the bot stopped: a late, unexpected message is counted too.
-        return measure(tg, talks), measure(tg, warm)
+        return measure(tg, *talks), measure(tg, *warm)
 
 
 async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -330,8 +348,8 @@ async def bench_echo(users: int, messages: int, concurrency: int) -> Result:
     ):
         first = ECHO_USER_IDS + WARMUP_OFFSET
         await talk(tg, first, min(WARMUP_USERS, users), WARMUP_MESSAGES, echo_plan, names="W")
-        talks = await talk(tg, ECHO_USER_IDS, users, messages, echo_plan, names="User")
-    return measure(tg, talks)
+        talks = await timed_talk(tg, ECHO_USER_IDS, users, messages, echo_plan, names="User")
+    return measure(tg, *talks)
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +386,7 @@ def summary(name: str, result: Result) -> str:
         f"{name:<10} {result.updates:>6} updates in {result.wall_s:7.2f} s = "
         f"{result.updates_per_s:8.1f} updates/s; reply latency p50 {result.percentile(50):7.1f} "
         f"ms, p90 {result.percentile(90):7.1f} ms, p99 {result.percentile(99):7.1f} ms, "
-        f"max {max(result.latencies_ms):7.1f} ms"
+        f"max {max(result.latencies_ms):7.1f} ms; CPU {result.cpu_ms_per_update:5.2f} ms/update"
     )
 
 
@@ -409,6 +427,8 @@ async def run(args: argparse.Namespace) -> int:
         "echo_wall_s": round(echo_result.wall_s, 3),
         "p90_ms": round(sportello.percentile(90), 1),
         "echo_p90_ms": round(echo_result.percentile(90), 1),
+        "cpu_ms_per_update": round(sportello.cpu_ms_per_update, 2),
+        "echo_cpu_ms_per_update": round(echo_result.cpu_ms_per_update, 2),
         "concurrent_updates": concurrency,
         "unexpected_messages": unexpected,
     }

@@ -16,6 +16,7 @@ from bot.i18n import (
     format_money,
     format_number,
     format_percent,
+    ngettext,
 )
 from bot.knowledge import KnowledgeBase, KnowledgeError, Topic
 from bot.library import Library
@@ -270,7 +271,13 @@ class FaqDesk:
             .limit(10)
         ).all()
         lines: list[Rich | str] = [
-            bold(_("Domande frequenti senza risposta, ultimi {days} giorni").format(days=days))
+            bold(
+                ngettext(
+                    "Domande frequenti senza risposta, ultimo giorno",
+                    "Domande frequenti senza risposta, ultimi {days} giorni",
+                    days,
+                ).format(days=days)
+            )
         ]
         lines += [f"{count}× {question}" for question, count in common] or [_("nessuna")]
         lines.append(bold(_("Risposte con più 👎")))
@@ -292,7 +299,9 @@ class FaqDesk:
                 + problems
             )
         warnings = "\n".join(edition.kb.warnings)
-        done = _("Ricaricato: {count} argomenti.").format(count=len(edition.kb.topics))
+        count = len(edition.kb.topics)
+        done = ngettext("Ricaricato: {count} argomento.", "Ricaricato: {count} argomenti.", count)
+        done = done.format(count=count)
         return say(done + ("\n" + warnings if warnings else ""))
 
 

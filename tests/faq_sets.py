@@ -54,7 +54,7 @@ def score(matcher: Matcher, questions: list[Labelled]) -> Scores:
     mistakes: list[str] = []
     for item in questions:
         match = matcher.match(item.question, item.lang)
-        top = match.topic_id or (match.alternatives[0] if match.alternatives else None)
+        top = match.best
         if item.expected is None:
             answered_out += match.outcome == "answer"
             if match.outcome == "answer":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.db import Database
 from tests.conftest import postgres_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +83,8 @@ def test_a_wrong_setting_stops_with_one_line_and_exit_2(name: str, value: str, l
 def test_db_commands_on_sqlite(tmp_path: Path) -> None:
     database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.db'}"}
     assert "base (empty)" in sportello("db", "current", env=database).stdout
-    assert "revision 0001" in sportello("db", "upgrade", env=database).stdout
+    head = Database(f"sqlite:///{tmp_path / 'head.db'}").head_revision()
+    assert f"revision {head}" in sportello("db", "upgrade", env=database).stdout
     assert "base (empty)" in sportello("db", "downgrade", "base", env=database).stdout
 
 
@@ -101,3 +104,28 @@ def test_every_command_has_help(args: tuple[str, ...]) -> None:
     result = sportello(*args, "--help")
     assert result.returncode == 0
     assert "usage: sportello" in result.stdout
+
+
+def test_faq_check_validates_the_knowledge_base() -> None:
+    result = sportello("faq", "check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("faq: ok,")
+
+
+def test_faq_ask_prints_the_answer() -> None:
+    result = sportello("faq", "ask", "buoni pasto elettronici 2026")
+    assert result.returncode == 0
+    assert "Riferimenti:" in result.stdout
+
+
+def test_faq_ask_batch_reads_stdin_and_writes_json_lines() -> None:
+    questions = "posso dare buoni benzina ai ragazzi?\nricetta della bagna cauda\n\n"
+    result = sportello("faq", "ask", "--json", "-", stdin=questions)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["question"] for row in rows] == [
+        "posso dare buoni benzina ai ragazzi?",
+        "ricetta della bagna cauda",
+    ]
+    assert rows[0]["id"] == "buoni-acquisto-carburante"
+    assert rows[1]["id"] is None
+    assert set(rows[0]) == {"question", "id", "score", "alternatives"}
