@@ -92,6 +92,7 @@ class App:
             finally:
                 await self.scheduler.stop()
                 await application.stop()
+                self.dispatcher.executor.shutdown(wait=True)
         self.database.dispose()
 
     async def _serve_webhook(self, telegram: TelegramChannel, stop: asyncio.Event) -> None:
@@ -125,6 +126,7 @@ class App:
             await self.outbox.drain()
         finally:
             await self.scheduler.stop()
+            self.dispatcher.executor.shutdown(wait=True)
             self.database.dispose()
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot import alerts, outbox, routing
@@ -63,12 +64,15 @@ class Desk:
         """Records the event id; False when it was handled before (a re-delivery)."""
         if inbound.event_id is None:
             return True
-        try:
-            with session.begin_nested():
-                session.add(InboundEvent(channel=inbound.channel, event_id=inbound.event_id))
-        except IntegrityError:
-            return False
-        return True
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(InboundEvent)
+            .values(channel=inbound.channel, event_id=inbound.event_id, received_at=self.clock())
+            .on_conflict_do_nothing()
+            .returning(InboundEvent.event_id)
+        )
+        return session.execute(statement).first() is not None
 
     def _turn(self, session: Session, inbound: Inbound) -> Turn:
         now = self.clock()

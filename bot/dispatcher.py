@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from bot.desk import Desk
@@ -16,12 +17,17 @@ class Dispatcher:
     def __init__(self, desk: Desk, after: Callable[[Answer], Awaitable[None]] | None = None):
         self.desk = desk
         self.after = after
+        # SQLite has one writer at a time: one worker thread queues turns instead of letting
+        # threads fight over the lock (and the GIL); PostgreSQL takes turns in parallel.
+        workers = 1 if desk.database.is_sqlite else 8
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="desk")
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._waiting: dict[tuple[str, str], int] = {}
 
     async def dispatch(self, inbound: Inbound) -> Answer:
         async with self._user_lock(inbound.user_key):
-            answer = await asyncio.to_thread(self.desk.handle, inbound)
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(self.executor, self.desk.handle, inbound)
         if self.after and answer.deliveries:
             await self.after(answer)
         return answer

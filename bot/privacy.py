@@ -108,8 +108,10 @@ def on_consent(turn: Turn, args: tuple[str, ...]) -> Answer:
         turn.session.add(
             Consent(user_id=turn.user.id, notice_version=NOTICE_VERSION, accepted_at=turn.now)
         )
-    thanks = say(_("Grazie, consenso registrato."), replace=True)
-    return thanks + (turn.follow(then) if then else Answer())
+    if not then:
+        return say(_("Grazie, consenso registrato."), replace=True)
+    # The thanks is a short notice; what the user asked for takes the notice's place.
+    return Answer(notice=_("Grazie, consenso registrato.")) + turn.follow(then)
 
 
 def on_withdraw(turn: Turn, _args: tuple[str, ...]) -> Answer:
