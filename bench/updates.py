@@ -112,7 +112,7 @@ def sportello_plan(user_number: int) -> Iterator[Step]:
             yield Step("press", MENU.index("survey"))
         else:
             yield Step("press", MENU.index("survey"), replies=2)  # consent first: intro, notice
-            yield Step("press", 0, replies=2)  # accept: thanks, then the survey
+            yield Step("press", 0, replies=1)  # accept: a thank-you toast; the survey replaces it
             consented = True
         yield Step("send", "/aiuto")
 
