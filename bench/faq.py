@@ -299,15 +299,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "mean_ms_1000": large["mean"],
         "p50_ms_1000_cold": large["p50_cold"],
         "p99_ms_1000_cold": large["p99_cold"],
-        # The floor is extractOne with fuzz.token_set_ratio, the matcher's own scorer.
-        "floor_p50_ms_1000": bare["token_set_p50"],
-        "floor_p99_ms_1000": bare["token_set_p99"],
-        "floor_wratio_p50_ms_1000": bare["wratio_p50"],
-        "floor_wratio_p99_ms_1000": bare["wratio_p99"],
+        # The floor is a plain extractOne (rapidfuzz's default scorer, WRatio), as the issue
+        # defines it. extractOne with token_set_ratio, the matcher's own first scorer, is
+        # also reported: it stops at the first perfect score, so it is no full scan.
+        "floor_p50_ms_1000": bare["wratio_p50"],
+        "floor_p99_ms_1000": bare["wratio_p99"],
+        "floor_token_set_p50_ms_1000": bare["token_set_p50"],
+        "floor_token_set_p99_ms_1000": bare["token_set_p99"],
         "floor_scan_p50_ms_1000": bare["scan_p50"],
         "floor_scan_p99_ms_1000": bare["scan_p99"],
         "floor_perfect_share_1000": bare["perfect_share"],
-        "ratio_to_floor_1000": round(large["p50"] / bare["token_set_p50"], 2),
+        "ratio_to_floor_1000": round(large["p50"] / bare["wratio_p50"], 2),
+        "ratio_to_token_set_floor_1000": round(large["p50"] / bare["token_set_p50"], 2),
         "topics": len(kb.topics),
         "topics_1000": len(big_kb.topics),
         "choices": len(matcher.all_choices),
@@ -349,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"  floor, one extractOne over the scaled KB's {len(big.all_choices)} strings:"
         f" token_set_ratio p50 {bare['token_set_p50']:.3f} ms (p99 {bare['token_set_p99']:.3f}),"
         f" WRatio p50 {bare['wratio_p50']:.3f} ms (p99 {bare['wratio_p99']:.3f});"
-        f" matcher / token_set floor = {result['ratio_to_floor_1000']:.2f}x"
+        f" matcher / plain floor = {result['ratio_to_floor_1000']:.2f}x,"
+        f" / token_set floor = {result['ratio_to_token_set_floor_1000']:.2f}x"
     )
     log(
         f"  (extractOne stops at a perfect score: {bare['perfect_share']:.0%} of the queries"
