@@ -177,3 +177,31 @@ class FaqVote(Base):
     topic_id: Mapped[str] = mapped_column(String(64))
     vote: Mapped[int] = mapped_column()  # +1 or -1
     voted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SurveyResponse(Base):
+    """One person's answers to one version of a survey.
+
+    `answers` is flat, keyed like the export's columns: "area" -> "pinerolo",
+    "bisogni.anziani" -> "molto", "welfare_quali" -> ["salute", "altro"],
+    "welfare_quali.altro" -> free text, "servizi_utili" -> free text. A skipped or unseen
+    question has no key.
+    """
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("user_id", "survey_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)  # pseudonymous, for exports
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    survey_id: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column()
+    locale: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="partial")  # partial | completed
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column()

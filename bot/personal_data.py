@@ -10,7 +10,16 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.models import Base, Consent, Conversation, FaqQuestion, FaqVote, OutboxMessage, User
+from bot.models import (
+    Base,
+    Consent,
+    Conversation,
+    FaqQuestion,
+    FaqVote,
+    OutboxMessage,
+    SurveyResponse,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class PersonalTable:
 
 # Children first; the user row goes last. A feature that stores personal data adds its table.
 REGISTRY: list[PersonalTable] = [
+    PersonalTable(SurveyResponse, consent_based=True),
     PersonalTable(FaqQuestion),
     PersonalTable(FaqVote),
     PersonalTable(Conversation),
