@@ -10,7 +10,7 @@ from typing import TextIO
 
 import uvicorn
 
-from bot import faq, i18n, language, onboarding, privacy, staff
+from bot import faq, i18n, language, onboarding, privacy, staff, survey
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
@@ -22,6 +22,7 @@ from bot.library import Library
 from bot.messages import Answer
 from bot.outbox import OutboxSender, Send
 from bot.payload import Signer
+from bot.questionnaire import Survey, load_survey
 from bot.scheduler import Clock as Scheduler
 from bot.scheduler import Housekeeping, install_jobs
 from bot.secrets import button_key
@@ -31,9 +32,16 @@ from bot.web import build_web_app, webhook_path
 log = logging.getLogger(__name__)
 
 
-def features(library: Library) -> tuple[Feature, ...]:
+def features(library: Library, questionnaire: Survey) -> tuple[Feature, ...]:
     """Every capability of the desk, in the order free text is offered to them."""
-    core = (onboarding.FEATURE, language.FEATURE, privacy.FEATURE, faq.feature(library))
+    faq_desk = faq.feature(library)
+    core = (
+        onboarding.FEATURE,
+        language.FEATURE,
+        privacy.FEATURE,
+        faq_desk,
+        survey.feature(questionnaire, side=faq_desk.text or (lambda _turn: None)),
+    )
     return (*core, staff.feature(core))
 
 
@@ -44,10 +52,13 @@ class App:
         self.settings = settings
         i18n.compile_all()
         self.library = Library()
+        self.survey = load_survey()
         self.database = Database(settings.database_url)
         self.database.ensure_schema()
         signer = Signer(button_key(self.database, settings.secret_key))
-        self.desk = Desk(settings, self.database, signer, features(self.library), clock)
+        self.desk = Desk(
+            settings, self.database, signer, features(self.library, self.survey), clock
+        )
         self.dispatcher = Dispatcher(self.desk, self._kick_outbox)
         self.scheduler = Scheduler()
         self.senders: dict[str, Send] = {}

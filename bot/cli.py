@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.db import Database, SchemaNotReady
 from bot.knowledge import KnowledgeError
+from bot.questionnaire import SurveyError
 
 EXIT_CONFIG = 2
 
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("httpx", "apscheduler", "alembic.runtime.migration"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         return run_command(args, settings)
-    except (ConfigError, SchemaNotReady, KnowledgeError) as error:
+    except (ConfigError, SchemaNotReady, KnowledgeError, SurveyError) as error:
         print(f"sportello: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:

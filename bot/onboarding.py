@@ -40,9 +40,23 @@ def normalise(value: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", bare).split())
 
 
+# Deep links: https://t.me/<bot>?start=questionario opens the survey directly.
+DEEP_LINKS = {
+    "questionario": "survey",
+    "faq": "faq",
+    "richiamata": "callback",
+    "eventi": "events",
+    "lingua": "language",
+}
+
+
 def start(turn: Turn) -> Answer:
-    """/start: greets the user in their language and shows the menu."""
+    """/start: greets the user in their language and shows the menu (or opens a deep link)."""
     turn.end_flow()
+    words = turn.inbound.text.split()
+    link = DEEP_LINKS.get(words[1].lower()) if len(words) > 1 else None
+    if link:
+        return turn.follow(link)
     name = turn.inbound.sender.name.split(" ")[0] if turn.inbound.sender.name else ""
     hello = _("Ciao {name}!").format(name=name) if name else _("Ciao!")
     intro = join(
@@ -112,7 +126,6 @@ FEATURE = Feature(
     },
     buttons={
         "menu": lambda turn, _args: show_menu(turn),
-        "survey": coming_with_consent("survey"),
         "callback": coming_with_consent("callback"),
         "events": coming_with_consent("events"),
     },

@@ -68,7 +68,7 @@ class Question(Strict):
 
 
 class Survey(Strict):
-    id: Id
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]+$", max_length=32)]
     version: int = Field(ge=1)
     title: Texts
     intro: Texts

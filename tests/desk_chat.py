@@ -51,11 +51,14 @@ class Person:
         return [text_of(message) for message in answer.replies]
 
     def button(self, label: str) -> Button:
+        """The newest button with this label (exactly, else containing it)."""
         for answer in reversed(self.answers):
             for message in reversed(answer.replies):
-                for button in buttons_of(message):
-                    if label in button.label:
-                        return button
+                buttons = buttons_of(message)
+                for found in (b for b in buttons if b.label == label):
+                    return found
+                for found in (b for b in buttons if label in b.label):
+                    return found
         raise AssertionError(f"no button {label!r} in the last replies")
 
     @property

@@ -143,7 +143,10 @@ def failing_feature() -> Feature:
 def test_an_error_gets_an_apology_and_one_staff_alert_a_minute(settings: Settings) -> None:
     app = make_app(settings)
     desk = Desk(
-        settings, app.database, app.desk.signer, (*features(app.library), failing_feature())
+        settings,
+        app.database,
+        app.desk.signer,
+        (*features(app.library, app.survey), failing_feature()),
     )
     anna = Person(desk)
     now = desk.clock()

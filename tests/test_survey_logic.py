@@ -1,0 +1,88 @@
+"""The survey's pure decisions, as tables of cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.questionnaire import load_survey
+from bot.survey_logic import Invalid, option_by_label, parse_number, pending, progress, prune
+
+SURVEY = load_survey()
+PROFILE = {"area": "pinerolo", "ruolo": "titolare", "settore": "commercio"}
+
+
+@pytest.mark.parametrize(
+    ("answers", "skipped", "current", "expected"),
+    [
+        ({}, (), "area", (1, 13)),
+        ({**PROFILE, "ha_dipendenti": "si"}, (), "numero_dipendenti", (5, 13)),
+        ({**PROFILE, "ha_dipendenti": "no"}, (), "bisogni", (5, 11)),
+        ({**PROFILE, "ha_dipendenti": "no", "welfare_attivo": "no"}, (), "collabora", (8, 10)),
+        ({**PROFILE, "ha_dipendenti": "no"}, ("welfare_attivo",), "collabora", (8, 10)),
+        ({**PROFILE, "ha_dipendenti": "no", "collabora": "si"}, (), "collaborazioni", (9, 11)),
+    ],
+)
+def test_progress_counts_the_questions_this_respondent_will_see(
+    answers: dict[str, object], skipped: tuple[str, ...], current: str, expected: tuple[int, int]
+) -> None:
+    assert progress(SURVEY, answers, current, skipped) == expected
+
+
+@pytest.mark.parametrize(
+    ("answers", "skipped", "next_id"),
+    [
+        ({}, set(), "area"),
+        (PROFILE, set(), "ha_dipendenti"),
+        ({**PROFILE, "ha_dipendenti": "si"}, set(), "numero_dipendenti"),
+        ({**PROFILE, "ha_dipendenti": "si"}, {"numero_dipendenti"}, "familiari"),
+        ({**PROFILE, "ha_dipendenti": "no"}, set(), "bisogni"),
+        ({**PROFILE, "ha_dipendenti": "no", "bisogni.figli": "molto"}, set(), "servizi_utili"),
+    ],
+)
+def test_pending_is_the_next_question_to_ask(
+    answers: dict[str, object], skipped: set[str], next_id: str
+) -> None:
+    question = pending(SURVEY, answers, skipped)
+    assert question is not None and question.id == next_id
+
+
+def test_changing_a_branch_drops_the_answers_it_hid() -> None:
+    answers = {
+        **PROFILE,
+        "ha_dipendenti": "no",
+        "numero_dipendenti": "da_1_a_5",
+        "familiari": "tutti",
+        "welfare_attivo": "no",
+        "welfare_quali": ["salute"],
+        "welfare_quali.altro": "x",
+    }
+    assert prune(SURVEY, answers) == {**PROFILE, "ha_dipendenti": "no", "welfare_attivo": "no"}
+
+
+@pytest.mark.parametrize(
+    ("question", "typed", "locale", "option"),
+    [
+        ("area", "val pellice", "it", "val_pellice"),
+        ("area", "Val Pellice!", "it", "val_pellice"),
+        ("area", "2", "it", "val_pellice"),
+        ("area", "9", "it", None),
+        ("ha_dipendenti", "si", "it", "si"),
+        ("ha_dipendenti", "oui", "fr", "si"),
+        ("ha_dipendenti", "No", "en", "no"),
+        ("settore", "commercio", "it", "commercio"),
+        ("settore", "Farming", "en", "agricoltura"),
+        ("settore", "quanto valgono i buoni pasto?", "it", None),
+    ],
+)
+def test_a_typed_option_counts_as_pressed(
+    question: str, typed: str, locale: str, option: str | None
+) -> None:
+    assert option_by_label(SURVEY.question(question), typed, locale) == option
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"), [("3", 3), (" 12 ", 12), ("1.200", 1200), ("tre", Invalid("number"))]
+)
+def test_numbers_are_parsed_or_refused(typed: str, expected: object) -> None:
+    question = SURVEY.questions[0].model_copy(update={"type": "number"})
+    assert parse_number(question, typed) == expected
