@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import survey_cli
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.db import Database, SchemaNotReady
 from bot.knowledge import KnowledgeError
@@ -41,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
     down.add_argument("revision", nargs="?", default="-1", help="target (default -1; 'base')")
     db_commands.add_parser("current", help="show the applied revision")
     faq_parser(commands)
+    survey_cli.add_parser(commands)  # `survey` and `link`
     return root
 
 
@@ -92,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return database_command(args, settings)
+    if args.command in ("survey", "link"):
+        return survey_cli.run(args, settings)
     if args.command == "faq":
         from bot import faq_cli
 

@@ -83,6 +83,8 @@ def show_help(turn: Turn) -> Answer:
         bold(_("Come funziona Sportello")),
         _("Scrivimi una domanda con parole tue, oppure usa i pulsanti."),
         _("/menu: il menu principale"),
+        _("/faq: gli argomenti delle domande frequenti"),
+        _("/questionario: il questionario sui bisogni (/annulla per uscire)"),
         _("/lingua: cambia lingua"),
         _("/privacy: informativa e consenso"),
         _("/miei_dati: ricevi i dati che conservo su di te"),

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import menu, privacy, replies
+from bot import menu, privacy, replies, survey_staff
 from bot.i18n import _, current_locale, format_date
 from bot.markup import Rich, bold, join, text
 from bot.messages import Answer, Button, Kind, Reply, rows, say
@@ -455,6 +455,7 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
     return Feature(
         name=FLOW,
         commands={
+            **survey_staff.commands(survey),
             "questionario": Command(desk.open),
             "survey": Command(desk.open),
             "annulla": Command(desk.cancel),

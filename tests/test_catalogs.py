@@ -52,6 +52,7 @@ PROPER_NAMES = sorted(
 # Italian strings whose translation may be identical to them, each with the reason.
 ALLOWED_IDENTICAL = {
     "☰ Menu": "'Menu' is the same word in English and French.",
+    "No": "'No' is the same word in English (French says 'Non').",
 }
 
 # A Telegram command: a slash at the start of a word (not in a URL or "e/o"), then a-z, 0-9, _.

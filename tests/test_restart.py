@@ -66,3 +66,39 @@ async def test_a_killed_bot_resumes_the_conversation(database_url: str) -> None:
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 20) == 0
         assert tg.rejected == []
+
+
+async def test_a_survey_resumes_after_a_kill_at_the_same_question(database_url: str) -> None:
+    async with FakeTelegram() as tg:
+        env = environment(tg, database_url)
+        upgrade = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "db",
+            "upgrade",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        assert await upgrade.wait() == 0
+        marco = tg.user(2002, first_name="Marco")
+
+        async with sportello_process(env) as first:
+            await marco.send("/questionario")
+            await marco.next_message(timeout=30)
+            await marco.next_message()
+            await marco.press("✅ Accetto")
+            await marco.next_message()
+            await marco.press("▶️ Inizia")
+            await marco.next_message()
+            await marco.press("Pinerolo")
+            second_question = await marco.next_message()
+            assert second_question.text.startswith("Domanda 2 di")
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+
+        async with sportello_process(env):
+            await marco.press("Dipendente o collaboratore")  # on the message sent before the kill
+            third = await marco.next_message(timeout=30)
+            assert third.text.startswith("Domanda 3 di")
+        tg.assert_no_rejections()

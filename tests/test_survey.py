@@ -7,8 +7,11 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.config import Settings
+from bot.messages import Document, Image
 from bot.models import SurveyResponse
+from tests.bot_runner import running_bot, telegram_settings
 from tests.desk_chat import Person, make_app
+from tests.fake_telegram import FakeTelegram
 
 
 @pytest.fixture
@@ -179,3 +182,66 @@ def test_a_deep_link_opens_the_survey(app: App) -> None:
     anna = Person(app.desk)
     replies = anna.send("/start questionario")
     assert "informativa" in replies[0]
+
+
+async def test_the_survey_on_telegram_in_french(database_url: str) -> None:
+    async with FakeTelegram() as tg:
+        async with running_bot(telegram_settings(tg, database_url)) as bot:
+            claire = tg.user(4001, first_name="Claire", language_code="fr")
+            await claire.send("/start questionario")
+            await claire.next_message()  # why consent is needed
+            notice = await claire.next_message()
+            await claire.press(notice.button_labels[0])
+            intro = await claire.next_message()
+            assert "Questionnaire" in intro.text
+            await claire.press("▶️ Commencer")
+            first = await claire.next_message()
+            assert first.text.startswith("Question 1 sur 13")
+            for label in ["Val Germanasca", "Aucun de ces rôles", "Agriculture", "Non"]:
+                await claire.press(label)
+                await claire.next_message()
+            grid = claire.last_message
+            assert "➡️" in grid.text
+            await claire.press("Très")
+            edited = await claire.next_message()
+            assert edited.kind == "edit"  # the grid moves to its next item in place
+        tg.assert_no_rejections()
+    with bot.database.transaction() as session:
+        response = session.scalars(select(SurveyResponse)).one()
+        assert response.locale == "fr" and response.answers["bisogni.anziani"] == "molto"
+
+
+def complete_one(person: Person, area: str = "Val Pellice") -> None:
+    start_survey(person)
+    person.press(area)
+    person.press("Titolare, socio, presidente")
+    person.press("Commercio")
+    person.press("No")
+    for _ in range(8):
+        person.press("Molto")
+    while "✅ Conferma e invia" not in person.labels:
+        person.press("Salta")
+    person.press("Conferma e invia")
+
+
+def test_staff_statistics_and_export_in_the_chat(app: App) -> None:
+    complete_one(Person(app.desk, user_id="31"))
+    complete_one(Person(app.desk, user_id="32"), area="Pinerolo")
+    operator, visitor = Person(app.desk, user_id="4242"), Person(app.desk, user_id="33")
+    assert "riservata allo staff" in visitor.send("/statistiche")[0]
+    assert "riservata allo staff" in visitor.send("/esporta")[0]
+    replies = operator.send("/statistiche")
+    assert "2" in replies[0]
+    charts = [m for m in operator.answers[-1].replies if isinstance(m, Image)]
+    assert charts and all(c.content.startswith(b"\x89PNG") for c in charts)
+    assert "Area sconosciuta" in operator.send("/statistiche marte")[0]
+    operator.send("/statistiche pinerolo")
+    exported = operator.send("/esporta")
+    assert [e.split("]")[0] for e in exported] == [
+        f"[bisogni-welfare-{app.desk.clock():%Y%m%d}.csv",
+        f"[bisogni-welfare-{app.desk.clock():%Y%m%d}.xlsx",
+    ]
+    csv_document = operator.answers[-1].replies[0]
+    assert isinstance(csv_document, Document)
+    rows = csv_document.content.decode("utf-8-sig").splitlines()
+    assert len(rows) == 3 and "Anna" not in csv_document.content.decode("utf-8-sig")

@@ -69,7 +69,7 @@ async def test_consent_comes_before_personal_data(tg: FakeTelegram, bot: App) ->
     anna = tg.user(1003, first_name="Anna")
     await anna.send("/start")
     await anna.next_message()
-    await anna.press("📝 Questionario")
+    await anna.press("📅 Eventi e seminari")
     intro = await anna.next_message()
     notice = await anna.next_message()
     assert "informativa" in intro.text

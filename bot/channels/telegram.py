@@ -56,6 +56,8 @@ USER_COMMANDS = (
     ("start", N_("Ricomincia e mostra il menu")),
     ("menu", N_("Il menu principale")),
     ("aiuto", N_("Come funziona Sportello")),
+    ("faq", N_("Domande frequenti sul welfare")),
+    ("questionario", N_("Il questionario sui bisogni")),
     ("lingua", N_("Cambia lingua")),
     ("privacy", N_("Informativa e consenso")),
     ("miei_dati", N_("Ricevi i tuoi dati")),
