@@ -23,6 +23,14 @@ def environment(tg: FakeTelegram, database_url: str) -> dict[str, str]:
     }
 
 
+async def migrate(env: dict[str, str]) -> None:
+    """`sportello db upgrade`, as an operator runs it before starting the bot."""
+    upgrade = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "db", "upgrade", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    assert await upgrade.wait() == 0
+
+
 @asynccontextmanager
 async def sportello_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
@@ -39,16 +47,7 @@ async def sportello_process(env: dict[str, str]) -> AsyncIterator[asyncio.subpro
 async def test_a_killed_bot_resumes_the_conversation(database_url: str) -> None:
     async with FakeTelegram() as tg:
         env = environment(tg, database_url)
-        upgrade = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "db",
-            "upgrade",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        assert await upgrade.wait() == 0
+        await migrate(env)
         anna = tg.user(2001, first_name="Anna")
 
         async with sportello_process(env) as first:
@@ -71,16 +70,7 @@ async def test_a_killed_bot_resumes_the_conversation(database_url: str) -> None:
 async def test_a_survey_resumes_after_a_kill_at_the_same_question(database_url: str) -> None:
     async with FakeTelegram() as tg:
         env = environment(tg, database_url)
-        upgrade = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "db",
-            "upgrade",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        assert await upgrade.wait() == 0
+        await migrate(env)
         marco = tg.user(2002, first_name="Marco")
 
         async with sportello_process(env) as first:

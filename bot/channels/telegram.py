@@ -174,21 +174,15 @@ class TelegramChannel:
 
     async def _send_document(self, chat_id: str, document: Document) -> None:
         await self.application.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-        captions = split(document.caption, MessageLimit.CAPTION_LENGTH)
+        upload = InputFile(document.content, filename=document.filename)
         await self.application.bot.send_document(
-            chat_id,
-            InputFile(document.content, filename=document.filename),
-            caption=to_html(captions[0]) if captions else None,
-            parse_mode=ParseMode.HTML,
+            chat_id, upload, caption=caption_html(document.caption), parse_mode=ParseMode.HTML
         )
 
     async def _send_image(self, chat_id: str, image: Image) -> None:
-        captions = split(image.caption, MessageLimit.CAPTION_LENGTH)
+        upload = InputFile(image.content, filename=image.filename)
         await self.application.bot.send_photo(
-            chat_id,
-            InputFile(image.content, filename=image.filename),
-            caption=to_html(captions[0]) if captions else None,
-            parse_mode=ParseMode.HTML,
+            chat_id, upload, caption=caption_html(image.caption), parse_mode=ParseMode.HTML
         )
 
     async def _answer_query(self, query_id: str, notice: str | None) -> None:
@@ -219,6 +213,12 @@ class TelegramChannel:
                 await bot.set_my_commands(staff, BotCommandScopeChat(user_id))
             except TelegramError as error:  # the staff member has not opened the chat yet
                 log.info("no staff command menu for %s: %s", user_id, error)
+
+
+def caption_html(caption: Rich) -> str | None:
+    """A caption within Telegram's limit (a longer one is cut at a line or word break)."""
+    pieces = split(caption, MessageLimit.CAPTION_LENGTH)
+    return to_html(pieces[0]) if pieces else None
 
 
 def build_application(settings: Settings, webhook: bool) -> Application:  # type: ignore[type-arg]
