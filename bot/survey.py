@@ -17,6 +17,8 @@ from bot.questionnaire import Question, Survey
 from bot.survey_logic import (
     Invalid,
     answered,
+    before,
+    first_open_item,
     keys_of,
     option_by_label,
     parse_number,
@@ -353,6 +355,10 @@ class SurveyDesk:
             turn.conversation.step = "summary"
             return self.summary(turn, response)
         turn.conversation.step = nxt.id
+        if nxt.type == "grid":
+            turn.remember(item=first_open_item(nxt, response.answers))
+        if not turn.conversation.data.get("trail"):
+            turn.remember(trail=before(self.survey, response.answers, nxt.id))
         return self.ask(turn)
 
     # Summary and confirmation -----------------------------------------------------------

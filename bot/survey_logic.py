@@ -48,9 +48,29 @@ def _still_possible(survey: Survey, answers: Answers, skipped: set[str]) -> int:
 
 
 def answered(question: Question, answers: Answers) -> bool:
+    """Whether the question is done (a grid: every item rated)."""
     if question.type == "grid":
-        return any(f"{question.id}.{item.id}" in answers for item in question.items)
+        return all(f"{question.id}.{item.id}" in answers for item in question.items)
     return question.id in answers
+
+
+def first_open_item(question: Question, answers: Answers) -> int:
+    """Where to resume a grid: its first item not rated yet."""
+    for index, item in enumerate(question.items):
+        if f"{question.id}.{item.id}" not in answers:
+            return index
+    return 0
+
+
+def before(survey: Survey, answers: Answers, question_id: str) -> list[str]:
+    """The answered questions before `question_id`: the way back after a resume."""
+    ids: list[str] = []
+    for question in visible(survey, answers):
+        if question.id == question_id:
+            break
+        if question.id in answers or any(k.startswith(question.id + ".") for k in answers):
+            ids.append(question.id)
+    return ids
 
 
 def pending(survey: Survey, answers: Answers, skipped: set[str]) -> Question | None:

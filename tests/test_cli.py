@@ -129,3 +129,19 @@ def test_faq_ask_batch_reads_stdin_and_writes_json_lines() -> None:
     assert rows[0]["id"] == "buoni-acquisto-carburante"
     assert rows[1]["id"] is None
     assert set(rows[0]) == {"question", "id", "score", "alternatives"}
+
+
+def test_the_survey_in_the_terminal_chat(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"}
+    # consent, start, area 2, role 1, sector 2, no employees, a grid answer, /annulla
+    script = "/questionario\n1\n1\n2\n1\n2\n2\n1\n/annulla\n/questionario\n1\n"
+    result = sportello("chat", "--user", "12", stdin=script, env=database, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Domanda 1 di 13" in out
+    assert "Domanda 5 di 11" in out  # no employees: two questions fewer
+    assert "messo da parte" in out
+    assert "Hai un questionario lasciato a metà" in out
+    resumed = out.split("lasciato a metà")[-1]
+    assert "Domanda 5 di 11" in resumed and "Figli" in resumed  # the grid's next item
+    assert "⬅️ Indietro" in resumed

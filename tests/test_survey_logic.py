@@ -5,10 +5,20 @@ from __future__ import annotations
 import pytest
 
 from bot.questionnaire import load_survey
-from bot.survey_logic import Invalid, option_by_label, parse_number, pending, progress, prune
+from bot.survey_logic import (
+    Invalid,
+    before,
+    first_open_item,
+    option_by_label,
+    parse_number,
+    pending,
+    progress,
+    prune,
+)
 
 SURVEY = load_survey()
 PROFILE = {"area": "pinerolo", "ruolo": "titolare", "settore": "commercio"}
+RATED = {f"bisogni.{item.id}": "poco" for item in SURVEY.question("bisogni").items}
 
 
 @pytest.mark.parametrize(
@@ -36,7 +46,8 @@ def test_progress_counts_the_questions_this_respondent_will_see(
         ({**PROFILE, "ha_dipendenti": "si"}, set(), "numero_dipendenti"),
         ({**PROFILE, "ha_dipendenti": "si"}, {"numero_dipendenti"}, "familiari"),
         ({**PROFILE, "ha_dipendenti": "no"}, set(), "bisogni"),
-        ({**PROFILE, "ha_dipendenti": "no", "bisogni.figli": "molto"}, set(), "servizi_utili"),
+        ({**PROFILE, "ha_dipendenti": "no", "bisogni.figli": "molto"}, set(), "bisogni"),
+        ({**PROFILE, "ha_dipendenti": "no", **RATED}, set(), "servizi_utili"),
     ],
 )
 def test_pending_is_the_next_question_to_ask(
@@ -86,3 +97,12 @@ def test_a_typed_option_counts_as_pressed(
 def test_numbers_are_parsed_or_refused(typed: str, expected: object) -> None:
     question = SURVEY.questions[0].model_copy(update={"type": "number"})
     assert parse_number(question, typed) == expected
+
+
+def test_a_half_rated_grid_resumes_at_its_first_open_item() -> None:
+    grid = SURVEY.question("bisogni")
+    answers = {**PROFILE, "ha_dipendenti": "no", "bisogni.anziani": "molto"}
+    assert first_open_item(grid, answers) == 1
+    next_question = pending(SURVEY, answers, set())
+    assert next_question is not None and next_question.id == "bisogni"
+    assert before(SURVEY, answers, "bisogni") == ["area", "ruolo", "settore", "ha_dipendenti"]
