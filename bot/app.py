@@ -61,8 +61,7 @@ class App:
         )
         self.dispatcher = Dispatcher(self.desk, self._kick_outbox)
         self.scheduler = Scheduler()
-        self.senders: dict[str, Send] = {}
-        self.outbox = OutboxSender(self.database, self.senders, clock)
+        self.outbox = OutboxSender(self.database, clock)
         self.housekeeping = Housekeeping(self.database, settings.retention_months, clock)
         install_jobs(self.scheduler, self.outbox, self.housekeeping)
         self.ready = asyncio.Event()  # set once the channels take updates
@@ -71,7 +70,7 @@ class App:
         asyncio.get_running_loop().create_task(self.outbox.drain())
 
     def _start_clock(self, senders: dict[str, Send]) -> None:
-        self.senders.update(senders)
+        self.outbox.serve(senders)
         recovered = self.outbox.recover()
         if recovered:
             log.warning(

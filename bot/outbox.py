@@ -89,13 +89,15 @@ class Claimed:
 class OutboxSender:
     """Claims due rows, marks them `sending`, sends with no lock held, records the outcome."""
 
-    def __init__(
-        self, database: Database, senders: Mapping[str, Send], clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
         self.database = database
-        self.senders = dict(senders)
+        self.senders: dict[str, Send] = {}
         self.clock = clock
         self._running = asyncio.Lock()
+
+    def serve(self, senders: Mapping[str, Send]) -> None:
+        """Delivers, from now on, the rows of these channels (the ones running here)."""
+        self.senders.update(senders)
 
     async def drain(self) -> int:
         """Sends everything due now; returns how many were sent."""

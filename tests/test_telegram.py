@@ -10,8 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot import outbox
 from bot.app import App
-from bot.models import Consent
+from bot.markup import text
+from bot.messages import Address, Delivery, Reply
+from bot.models import Consent, OutboxMessage
 from tests.bot_runner import running_bot, telegram_settings
 from tests.fake_telegram import FakeTelegram
 
@@ -241,3 +244,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def test_queued_messages_reach_telegram_through_the_outbox(
+    tg: FakeTelegram, database_url: str
+) -> None:
+    settings = telegram_settings(tg, database_url, staff_user_ids=frozenset({STAFF}))
+    operator = tg.user(STAFF, first_name="Sara")
+    async with running_bot(settings) as app:
+        with app.database.transaction() as session:
+            alert = Delivery(Address("telegram", str(STAFF)), Reply(text("⚠️ prova <b>")), "k1")
+            assert outbox.enqueue(session, alert, app.desk.clock())
+            assert not outbox.enqueue(session, alert, app.desk.clock())  # same key: once
+        message = await operator.next_message(timeout=10)
+        assert message.text == "⚠️ prova <b>"
+        await operator.expect_silence(0.5)
+        with app.database.transaction() as session:
+            states = session.scalars(select(OutboxMessage.state)).all()
+        assert states == ["sent"]
