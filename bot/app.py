@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.desk import Clock, Desk, utc_clock
 from bot.dispatcher import Dispatcher
+from bot.keys import button_key
 from bot.library import Library
 from bot.messages import Answer
 from bot.outbox import OutboxSender, Send
@@ -25,7 +26,6 @@ from bot.payload import Signer
 from bot.questionnaire import Survey, load_survey
 from bot.scheduler import Clock as Scheduler
 from bot.scheduler import Housekeeping, install_jobs
-from bot.secrets import button_key
 from bot.turn import Feature
 from bot.web import build_web_app, webhook_path
 

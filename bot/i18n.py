@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as babel_date
-from babel.dates import format_datetime as babel_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -110,11 +109,6 @@ def compile_catalog(locale: str, root: Path = LOCALE_DIR) -> None:
     temporary.replace(mo_path)
 
 
-def format_day(value: date) -> str:
-    """A weekday and date such as "lunedì 23 novembre 2026"."""
-    return babel_date(_local_date(value), format="full", locale=current_locale())
-
-
 def format_date(value: date) -> str:
     """A date such as "23 novembre 2026"."""
     return babel_date(_local_date(value), format="long", locale=current_locale())
@@ -122,16 +116,6 @@ def format_date(value: date) -> str:
 
 def _local_date(value: date) -> date:
     return value.astimezone(zone()).date() if isinstance(value, datetime) else value
-
-
-def format_moment(value: datetime) -> str:
-    """Date and time in the user's locale, in the desk's time zone."""
-    local = value.astimezone(zone())
-    return babel_datetime(local, format="medium", tzinfo=zone(), locale=current_locale())
-
-
-def format_time(value: datetime) -> str:
-    return babel_datetime(value.astimezone(zone()), "HH:mm", locale=current_locale())
 
 
 def format_money(amount: Decimal | int | float) -> str:

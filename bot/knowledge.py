@@ -123,9 +123,6 @@ class KnowledgeBase:
     stopwords: Stopwords
     warnings: tuple[str, ...] = field(default=())
 
-    def category_of(self, topic_id: str) -> Category:
-        return next(c for c in self.categories if topic_id in c.topics)
-
 
 class KnowledgeError(Exception):
     """The knowledge base is broken; the message lists every problem, one per line."""

@@ -157,31 +157,18 @@ class OutboxSender:
         return 1
 
     def _finish(self, claimed: Claimed, state: str, error: str | None) -> None:
-        with self.database.transaction() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == claimed.id)
-                .values(
-                    state=state,
-                    last_error=error,
-                    attempts=claimed.attempts + 1,
-                    sent_at=self.clock() if state == SENT else None,
-                )
-            )
+        sent_at = self.clock() if state == SENT else None
+        self._mark(claimed, state=state, last_error=error, sent_at=sent_at)
 
     def _retry(self, claimed: Claimed, error: str) -> None:
-        attempts = claimed.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
+        if claimed.attempts + 1 >= MAX_ATTEMPTS:
             self._finish(claimed, FAILED, error)
             return
+        due_at = self.clock() + backoff(claimed.attempts + 1)
+        self._mark(claimed, state=QUEUED, last_error=error, due_at=due_at)
+
+    def _mark(self, claimed: Claimed, **values: object) -> None:
+        """Records the outcome of one attempt on the claimed row."""
         with self.database.transaction() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == claimed.id)
-                .values(
-                    state=QUEUED,
-                    attempts=attempts,
-                    last_error=error,
-                    due_at=self.clock() + backoff(attempts),
-                )
-            )
+            statement = update(OutboxMessage).where(OutboxMessage.id == claimed.id)
+            session.execute(statement.values(attempts=claimed.attempts + 1, **values))

@@ -396,10 +396,14 @@ class SurveyDesk:
             return "→ " + ", ".join(chosen) + (f" ({other})" if other else "")
         return "→ " + str(labels.get(str(value), value))
 
-    def on_change(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
-        response = self._response_or_stale(turn)
+    def _at_summary(self, turn: Turn) -> SurveyResponse:
+        """The response, if the user is at the summary; a button from elsewhere is stale."""
         if turn.conversation.flow != FLOW or turn.conversation.step != "summary":
             raise Stale
+        return self._response_or_stale(turn)
+
+    def on_change(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
+        response = self._at_summary(turn)
         locale = current_locale()
         buttons = [
             turn.button(q.text.get(locale)[:60], "sv_edit", q.id)
@@ -408,9 +412,7 @@ class SurveyDesk:
         return say(_("Quale risposta vuoi cambiare?"), buttons=rows(*buttons))
 
     def on_edit(self, turn: Turn, args: tuple[str, ...]) -> Answer:
-        response = self._response_or_stale(turn)
-        if turn.conversation.flow != FLOW or turn.conversation.step != "summary":
-            raise Stale
+        response = self._at_summary(turn)
         question_id = args[0] if args else ""
         if question_id not in {q.id for q in visible(self.survey, response.answers)}:
             raise Stale
@@ -420,9 +422,7 @@ class SurveyDesk:
         return self.ask(turn)
 
     def on_confirm(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
-        response = self._response_or_stale(turn)
-        if turn.conversation.flow != FLOW or turn.conversation.step != "summary":
-            raise Stale
+        response = self._at_summary(turn)
         response.status, response.completed_at = "completed", turn.now
         response.updated_at = turn.now
         turn.end_flow()
