@@ -30,6 +30,9 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/updates.py
+	$(BIN)/python bench/faq.py
+	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/outbox.py
 
 # Re-extract the Italian source strings and merge them into every catalog.
 messages: $(STAMP)

@@ -9,30 +9,56 @@ from collections.abc import Iterable
 from typing import TextIO
 
 import uvicorn
+from starlette.applications import Starlette
 
-from bot import faq, i18n, language, onboarding, privacy, staff, survey
+from bot import (
+    booking,
+    events_feature,
+    faq,
+    i18n,
+    language,
+    onboarding,
+    privacy,
+    recovery,
+    staff,
+    subscriptions,
+    survey,
+)
+from bot.announcer import Announcer
+from bot.booking_setup import BookingSetup, load_booking, staff_problems
+from bot.booking_staff import MorningAgenda
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.whatsapp_inbound import CHANNEL as WHATSAPP
 from bot.config import Settings
 from bot.db import Database
 from bot.desk import Clock, Desk, utc_clock
 from bot.dispatcher import Dispatcher
+from bot.events_config import EventsConfig, load_events_config
 from bot.keys import button_key
+from bot.leader import Leadership
 from bot.library import Library
 from bot.messages import Answer
-from bot.outbox import OutboxSender, Send
 from bot.payload import Signer
 from bot.questionnaire import Survey, load_survey
+from bot.reminders import Reminders
 from bot.scheduler import Clock as Scheduler
 from bot.scheduler import Housekeeping, install_jobs
+from bot.sender import OutboxSender, Send
 from bot.turn import Feature
 from bot.web import build_web_app, webhook_path
 
 log = logging.getLogger(__name__)
 
 
-def features(library: Library, questionnaire: Survey) -> tuple[Feature, ...]:
+def features(
+    library: Library,
+    questionnaire: Survey,
+    booking_setup: BookingSetup,
+    events_config: EventsConfig | None = None,
+) -> tuple[Feature, ...]:
     """Every capability of the desk, in the order free text is offered to them."""
     faq_desk = faq.feature(library)
     core = (
@@ -41,6 +67,8 @@ def features(library: Library, questionnaire: Survey) -> tuple[Feature, ...]:
         privacy.FEATURE,
         faq_desk,
         survey.feature(questionnaire, side=faq_desk.text or (lambda _turn: None)),
+        booking.feature(booking_setup),
+        *events_feature.features(events_config or load_events_config()),
     )
     return (*core, staff.feature(core))
 
@@ -53,59 +81,127 @@ class App:
         i18n.compile_all()
         self.library = Library()
         self.survey = load_survey()
+        self.booking = load_booking(settings.booking_file)
+        for problem in staff_problems(self.booking, settings.staff_user_ids):
+            log.warning("booking: %s", problem)
+        self.events = load_events_config()
         self.database = Database(settings.database_url)
         self.database.ensure_schema()
         signer = Signer(button_key(self.database, settings.secret_key))
         self.desk = Desk(
-            settings, self.database, signer, features(self.library, self.survey), clock
+            settings,
+            self.database,
+            signer,
+            features(self.library, self.survey, self.booking, self.events),
+            clock,
         )
         self.dispatcher = Dispatcher(self.desk, self._kick_outbox)
-        self.scheduler = Scheduler()
-        self.outbox = OutboxSender(self.database, clock)
+        self.leadership = Leadership(self.database)
+        self.scheduler = Scheduler(lambda: self.leadership.is_leader)
+        self.outbox = OutboxSender(self.database, clock, settings, self.leadership.instance)
         self.housekeeping = Housekeeping(self.database, settings.retention_months, clock)
-        install_jobs(self.scheduler, self.outbox, self.housekeeping)
+        install_jobs(self.scheduler, self.outbox, self.housekeeping, self.leadership, self._recover)
+        renderers = {kind: r for f in self.desk.features for kind, r in f.reminders.items()}
+        self.reminders = Reminders(self.database, settings, signer, renderers, clock)
+        self.agenda = MorningAgenda(self.database, settings, self.booking, clock)
+        self.scheduler.every(20, self.reminders.run, "reminders")
+        self.announcer = Announcer(self.database, settings, signer, self.events, clock)
+        self.scheduler.every(10, self.announcer.run, "announcements")
+        self.outbox.on_blocked.append(subscriptions.on_blocked)
+        self.scheduler.every(300, self.agenda.run, "morning-agenda")
         self.ready = asyncio.Event()  # set once the channels take updates
 
     async def _kick_outbox(self, _answer: Answer) -> None:
         asyncio.get_running_loop().create_task(self.outbox.drain())
 
-    def _start_clock(self, senders: dict[str, Send]) -> None:
+    def _start_clock(
+        self, senders: dict[str, Send], whatsapp: WhatsAppChannel | None = None
+    ) -> None:
         self.outbox.serve(senders)
-        recovered = self.outbox.recover()
-        if recovered:
-            log.warning(
-                "outbox: %d messages were being sent at the last stop: uncertain", recovered
-            )
+        if whatsapp is not None:
+            self.outbox.serve_rows(WHATSAPP, whatsapp.deliver, whatsapp.profile)
+            whatsapp.start()
+        self.leadership.keep()  # first: recovery must know this instance is alive
+        recovery.recover(
+            self.database, self.settings, self.leadership.live_senders, self.desk.clock()
+        )
         self.scheduler.start()
 
+    async def _recover(self) -> None:
+        """Rows left `sending` by instances that died become `uncertain` (staff are told)."""
+        await asyncio.to_thread(
+            recovery.recover,
+            self.database,
+            self.settings,
+            self.leadership.live_senders,
+            self.desk.clock(),
+        )
+
+    async def _stop_clock(self) -> None:
+        """Sends nothing more, waits for the jobs under way, lets go of the leadership."""
+        self.outbox.close()
+        await self.scheduler.stop()
+        self.outbox.shutdown()
+        self.leadership.close()
+
     async def serve(self, stop: asyncio.Event | None = None) -> None:
-        """Runs Telegram (polling or webhook) until SIGINT/SIGTERM or `stop`."""
+        """Runs the configured channels (Telegram polling or webhook, WhatsApp's webhook)
+        until SIGINT/SIGTERM or `stop`."""
         stop = stop or _stop_on_signals()
+        whatsapp = self._whatsapp()
+        try:
+            if self.settings.telegram_bot_token:
+                await self._serve_telegram(stop, whatsapp)
+            elif whatsapp is not None:
+                await self._serve_whatsapp(stop, whatsapp)
+        finally:
+            self.dispatcher.executor.shutdown(wait=True)
+        self.database.dispose()
+
+    def _whatsapp(self) -> WhatsAppChannel | None:
+        if not self.settings.whatsapp_access_token:
+            return None
+        return WhatsAppChannel(self.settings, self.dispatcher, self.database, self.desk.clock)
+
+    async def _serve_whatsapp(self, stop: asyncio.Event, whatsapp: WhatsAppChannel) -> None:
+        self._start_clock({}, whatsapp)
+        try:
+            await self._serve_web(build_web_app(None, None, "", whatsapp), stop)
+        finally:
+            await self._stop_clock()
+            await whatsapp.stop()
+
+    async def _serve_telegram(self, stop: asyncio.Event, whatsapp: WhatsAppChannel | None) -> None:
         webhook = bool(self.settings.webhook_url)
         telegram = TelegramChannel(self.settings, self.dispatcher, webhook=webhook)
         application = telegram.application
         async with application:
             await telegram.publish_commands()
-            self._start_clock({"telegram": telegram.deliver})
+            self._start_clock({"telegram": telegram.deliver}, whatsapp)
             await application.start()
             try:
                 if webhook:
-                    await self._serve_webhook(telegram, stop)
+                    await self._serve_webhook(telegram, stop, whatsapp)
                 else:
                     assert application.updater is not None
                     await application.updater.start_polling(
                         allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
                     )
-                    self.ready.set()
-                    await stop.wait()
+                    if whatsapp is not None:
+                        await self._serve_web(build_web_app(None, None, "", whatsapp), stop)
+                    else:
+                        self.ready.set()
+                        await stop.wait()
                     await application.updater.stop()
             finally:
-                await self.scheduler.stop()
+                await self._stop_clock()
+                if whatsapp is not None:
+                    await whatsapp.stop()
                 await application.stop()
-                self.dispatcher.executor.shutdown(wait=True)
-        self.database.dispose()
 
-    async def _serve_webhook(self, telegram: TelegramChannel, stop: asyncio.Event) -> None:
+    async def _serve_webhook(
+        self, telegram: TelegramChannel, stop: asyncio.Event, whatsapp: WhatsAppChannel | None
+    ) -> None:
         url = str(self.settings.webhook_url)
         await telegram.application.bot.set_webhook(
             url,
@@ -113,7 +209,13 @@ class App:
             allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=False,
         )
-        web = build_web_app(telegram, self.settings.webhook_secret, webhook_path(url))
+        path = webhook_path(url)
+        await self._serve_web(
+            build_web_app(telegram, self.settings.webhook_secret, path, whatsapp), stop
+        )
+
+    async def _serve_web(self, web: Starlette, stop: asyncio.Event) -> None:
+        """The webhooks (Telegram's, WhatsApp's, both) and /healthz on PORT, until `stop`."""
         config = uvicorn.Config(web, host="0.0.0.0", port=self.settings.port, log_level="warning")
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
@@ -135,7 +237,7 @@ class App:
             await console.run()
             await self.outbox.drain()
         finally:
-            await self.scheduler.stop()
+            await self._stop_clock()
             self.dispatcher.executor.shutdown(wait=True)
             self.database.dispose()
 

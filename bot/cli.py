@@ -8,7 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import survey_cli
+from bot import booking_cli, survey_cli
+from bot.booking_setup import BookingError
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.db import Database, SchemaNotReady
 from bot.knowledge import KnowledgeError
@@ -43,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     db_commands.add_parser("current", help="show the applied revision")
     faq_parser(commands)
     survey_cli.add_parser(commands)  # `survey` and `link`
+    booking_cli.add_parser(commands)
     return root
 
 
@@ -73,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        serving = args.command == "run" and settings.telegram_bot_token
+        serving = args.command == "run" and (
+            settings.telegram_bot_token or settings.whatsapp_access_token
+        )
         # In the terminal chat, log lines would interleave with the conversation.
         level = settings.log_level.upper() if serving else "WARNING"
         logging.basicConfig(
@@ -84,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("httpx", "apscheduler", "alembic.runtime.migration"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         return run_command(args, settings)
-    except (ConfigError, SchemaNotReady, KnowledgeError, SurveyError) as error:
+    except (ConfigError, SchemaNotReady, KnowledgeError, SurveyError, BookingError) as error:
         print(f"sportello: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
@@ -96,6 +100,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return database_command(args, settings)
     if args.command in ("survey", "link"):
         return survey_cli.run(args, settings)
+    if args.command == "booking":
+        return booking_cli.run(args, settings)
     if args.command == "faq":
         from bot import faq_cli
 
@@ -103,7 +109,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import App  # the app is heavy; `db` and `--help` do not need it
 
     app = App(settings)
-    if args.command == "run" and settings.telegram_bot_token:
+    if args.command == "run" and (settings.telegram_bot_token or settings.whatsapp_access_token):
         asyncio.run(app.serve())
     else:
         user = getattr(args, "user", "1")

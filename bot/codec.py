@@ -16,6 +16,7 @@ def encode(message: Outbound) -> dict[str, Any]:
             "text": _rich(message.text),
             "buttons": [[[b.label, b.payload, b.url] for b in row] for row in message.buttons],
             "request_contact": message.request_contact,
+            "close_keyboard": message.close_keyboard,
         }
     kind = "document" if isinstance(message, Document) else "image"
     body: dict[str, Any] = {
@@ -32,7 +33,11 @@ def encode(message: Outbound) -> dict[str, Any]:
 def decode(body: dict[str, Any]) -> Outbound:
     if body["type"] == "reply":
         return Reply(
-            _unrich(body["text"]), _keyboard(body["buttons"]), False, body.get("request_contact")
+            _unrich(body["text"]),
+            _keyboard(body["buttons"]),
+            False,
+            body.get("request_contact"),
+            bool(body.get("close_keyboard")),
         )
     content = base64.b64decode(body["content"])
     caption = _unrich(body["caption"])

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.paths import DEFAULT_VAR_DIR
+from bot.paths import DEFAULT_VAR_DIR, FLOWS_DIR
+from bot.quiet_hours import QuietHours
 
 SUPPORTED_LOCALES = ("it", "en", "fr")
 
@@ -34,10 +35,40 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     port: int = Field(default=8080, ge=1, le=65535)
     retention_months: int = Field(default=24, ge=1, le=240)
+    outbox_rate: float = Field(default=25.0, gt=0, le=10_000)  # messages/s, whole deployment
+    outbox_chat_rate: float = Field(default=1.0, gt=0, le=100)  # messages/s to one chat
+    quiet_hours: str = "21:00-08:00"  # announcements and broadcasts wait; "off" for none
     secret_key: str | None = None
     log_level: str = "INFO"
+    booking_file: Path = FLOWS_DIR / "booking.yaml"
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_access_token: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_file: Path = FLOWS_DIR / "whatsapp.yaml"  # templates and short labels
+    whatsapp_outbox_rate: float = Field(default=60.0, gt=0, le=1000)  # per phone number
+    whatsapp_chat_gap: float = Field(default=6.0, ge=0, le=3600)  # seconds, to one user
 
-    @field_validator("telegram_bot_token", "webhook_url", "webhook_secret", "secret_key")
+    @model_validator(mode="after")
+    def whatsapp_complete(self) -> Settings:
+        if self.whatsapp_access_token:
+            for name in ("whatsapp_app_secret", "whatsapp_phone_number_id"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name.upper()}: required when WHATSAPP_ACCESS_TOKEN is set")
+        return self
+
+    @field_validator(
+        "telegram_bot_token",
+        "webhook_url",
+        "webhook_secret",
+        "secret_key",
+        "whatsapp_access_token",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        "whatsapp_phone_number_id",
+    )
     @classmethod
     def blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
@@ -49,7 +80,7 @@ class Settings(BaseSettings):
             raise ValueError("expected a bot token from @BotFather, like 123456:ABC-DEF...")
         return value
 
-    @field_validator("telegram_api_base_url", "webhook_url")
+    @field_validator("telegram_api_base_url", "webhook_url", "whatsapp_api_base_url")
     @classmethod
     def http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -89,6 +120,12 @@ class Settings(BaseSettings):
             raise ValueError("expected an IANA time zone such as Europe/Rome") from None
         return value
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def quiet_hours_shape(cls, value: str) -> str:
+        QuietHours.parse(value)  # raises ValueError with the expected shape
+        return value
+
     @field_validator("webhook_secret")
     @classmethod
     def webhook_secret_charset(cls, value: str | None) -> str | None:
@@ -106,6 +143,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours)
 
     @property
     def telegram_file_url(self) -> str:

@@ -88,6 +88,7 @@ class Desk:
             self.signer,
             now,
             self.router.press,
+            self.router.forget,
         )
 
     def _user(self, session: Session, inbound: Inbound, now: datetime) -> User:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as babel_date
+from babel.dates import format_time as babel_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -112,6 +113,21 @@ def compile_catalog(locale: str, root: Path = LOCALE_DIR) -> None:
 def format_date(value: date) -> str:
     """A date such as "23 novembre 2026"."""
     return babel_date(_local_date(value), format="long", locale=current_locale())
+
+
+def format_day(value: date) -> str:
+    """A day with its weekday: "lunedì 23 novembre", "Monday 23 November"."""
+    return babel_date(_local_date(value), format="EEEE d MMMM", locale=current_locale())
+
+
+def format_time(moment: datetime) -> str:
+    """The local time of a moment: "09:20", "9:20 AM"."""
+    return babel_time(moment.astimezone(zone()), format="short", locale=current_locale())
+
+
+def format_moment(moment: datetime) -> str:
+    """Day and time of a moment, where the user lives: "lunedì 23 novembre, 09:20"."""
+    return f"{format_day(moment)}, {format_time(moment)}"
 
 
 def _local_date(value: date) -> date:

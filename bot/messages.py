@@ -26,6 +26,7 @@ class Sender:
     name: str = ""
     language_code: str | None = None
     platform_id: int | None = None  # numeric Telegram user id, used for the staff list
+    phone: str | None = None  # the number the channel knows (WhatsApp), offered when booking
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Reply:
     buttons: Keyboard = ()
     replace: bool = False
     request_contact: str | None = None  # label of a "share my number" key, where supported
+    close_keyboard: bool = False  # hides a "share my number" key left open (no buttons then)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class Delivery:
     to: Address
     message: Outbound
     key: str | None = None  # idempotency key in the outbox; None: a fresh one
+    kind: str = "message"  # reply, alert, reminder, announcement, broadcast: quiet hours
+    batch: str | None = None  # groups the rows of one broadcast, for its progress report
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +19,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+)
+from sqlalchemy import (
+    text as sql_text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -58,7 +64,10 @@ class User(Base):
     """A person as one channel knows them; the root of all their personal data."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_users_chat", "channel", "chat_id"),  # the outbox finds recipients by chat
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -114,7 +123,10 @@ class OutboxMessage(Base):
     """A message to deliver, written before it is sent; the key makes queuing idempotent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_state_due", "state", "due_at"),
+        Index("ix_outbox_chat", "channel", "chat_id", "sent_at"),  # one a second per chat
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -130,6 +142,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16), default="message")  # reply, broadcast...
+    batch: Mapped[str | None] = mapped_column(String(64), index=True)  # one broadcast's rows
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)  # the sender instance
 
 
 class AppSecret(Base):
@@ -205,3 +220,202 @@ class SurveyResponse(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
+
+
+# Held or confirmed bookings occupy their operator's slot: the database refuses a second one.
+OCCUPYING = "status IN ('held', 'confirmed')"
+
+
+class Booking(Base):
+    """A callback: held while the user completes it, then confirmed, moved, cancelled, done."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index(
+            "uq_bookings_operator_slot",
+            "operator_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=sql_text(OCCUPYING),
+            postgresql_where=sql_text(OCCUPYING),
+        ),
+        Index("ix_bookings_status_starts", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(8))  # phone | video
+    operator_id: Mapped[int] = mapped_column(BigInteger)
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16))
+    held_until: Mapped[datetime | None] = mapped_column()
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    taken_by: Mapped[int | None] = mapped_column(BigInteger)
+    closed_by: Mapped[str | None] = mapped_column(String(8))  # user | staff, when cancelled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Absence(Base):
+    """Days an operator is away: their free slots disappear, their calls go to the others."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Reminder(Base):
+    """A message due at a moment (a booking's or an event's reminder), moved to the outbox then.
+
+    Written in the same transaction as what it reminds of, and cancelled with it.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    due_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()  # too late to send after this
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subscription(Base):
+    """What a user wants to hear about: territories and interests (ids from flows/events.yaml)."""
+
+    __tablename__ = "subscriptions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    territories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    interests: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=False)  # True once the user pressed "Fatto"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """A seminar or meeting staff announce to the subscribers it targets."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_status_announce", "status", "announce_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    place: Mapped[str] = mapped_column(String(300), default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    interests: Mapped[list[str]] = mapped_column(JSON, default=list)
+    territories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capacity: Mapped[int | None] = mapped_column()
+    reminders: Mapped[list[str]] = mapped_column(JSON, default=list)  # rule ids in events.yaml
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # or announced, cancelled
+    announce_at: Mapped[datetime] = mapped_column()
+    announced_up_to: Mapped[int] = mapped_column(default=0)  # last user id reached so far
+    announced_at: Mapped[datetime | None] = mapped_column()  # when every subscriber was queued
+    reported_at: Mapped[datetime | None] = mapped_column()  # the final report to staff
+    edition: Mapped[int] = mapped_column(default=1)  # raised by each correction
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    staff_chat: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rsvp(Base):
+    """A user's answer to an event ("yes", "maybe", "no"), and their feedback afterwards."""
+
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[str] = mapped_column(String(8))
+    waiting: Mapped[bool] = mapped_column(default=False)  # yes, on the waiting list
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    score: Mapped[int | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+    feedback_at: Mapped[datetime | None] = mapped_column()
+
+
+class Broadcast(Base):
+    """A one-off message from staff to a segment of the subscribers."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    interests: Mapped[list[str]] = mapped_column(JSON, default=list)
+    territories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sent_up_to: Mapped[int] = mapped_column(default=0)  # last user id reached so far
+    queued_at: Mapped[datetime | None] = mapped_column()  # when every recipient was queued
+    reported_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    staff_chat: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SendPace(Base):
+    """When a channel's next send slot is free: every sender of the deployment shares it."""
+
+    __tablename__ = "send_pace"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    free_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+
+
+class WhatsAppInbox(Base):
+    """A verified WhatsApp notification item (a message or a status), stored before it is
+    handled; the key (the message id) makes a re-delivered one a no-op. The body is emptied
+    once handled: the row then only remembers that the id was seen."""
+
+    __tablename__ = "whatsapp_inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class WhatsAppContact(Base):
+    """What the WhatsApp channel knows of a user: when their 24-hour window opened last,
+    and the numbered choices last offered as text (more than ten buttons)."""
+
+    __tablename__ = "whatsapp_contacts"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_inbound_at: Mapped[datetime] = mapped_column(default=utcnow)
+    choices: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class WhatsAppSent(Base):
+    """The WhatsApp message id of an outbox row, so status notifications find the row."""
+
+    __tablename__ = "whatsapp_sent"
+
+    wamid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="accepted")
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

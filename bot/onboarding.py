@@ -85,6 +85,9 @@ def show_help(turn: Turn) -> Answer:
         _("/menu: il menu principale"),
         _("/faq: gli argomenti delle domande frequenti"),
         _("/questionario: il questionario sui bisogni (/annulla per uscire)"),
+        _("/eventi: i prossimi eventi e seminari"),
+        _("/iscriviti: gli avvisi di eventi e seminari (/disiscriviti per smettere)"),
+        _("/richiamata: fissa una richiamata con lo staff; /prenotazioni: le tue richiamate"),
         _("/lingua: cambia lingua"),
         _("/privacy: informativa e consenso"),
         _("/miei_dati: ricevi i dati che conservo su di te"),
@@ -118,6 +121,14 @@ def coming_with_consent(action: str) -> ButtonHandler:
     return handle
 
 
+def cancel(turn: Turn) -> Answer:
+    """/annulla: leaves whatever the user is in the middle of; each flow says what it keeps."""
+    flow = turn.conversation.flow
+    if not flow:
+        return menu.show(turn, _("Non c'è niente da annullare."))
+    return turn.follow(f"cancel_{flow}")
+
+
 FEATURE = Feature(
     name="onboarding",
     commands={
@@ -125,11 +136,10 @@ FEATURE = Feature(
         "menu": Command(show_menu),
         "aiuto": Command(show_help),
         "help": Command(show_help),
+        "annulla": Command(cancel),
     },
     buttons={
         "menu": lambda turn, _args: show_menu(turn),
-        "callback": coming_with_consent("callback"),
-        "events": coming_with_consent("events"),
     },
     text=greeting,
 )

@@ -1,35 +1,38 @@
-"""The durable outbox: messages are rows first, then a sender delivers them, once."""
+"""The durable outbox: messages are rows first, then a sender delivers them, once.
+
+A row's state: `queued` (waiting for its due time and a send slot), `sending` (claimed by a
+sender, which is calling the platform with no lock held), then `sent`, `failed`, `blocked` (the
+user blocked the bot) or `uncertain` (the sender died or lost the answer mid-call: the platform
+may have delivered it, so it is never sent again). `bot/sender.py` moves rows along.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot import codec
-from bot.db import Database
 from bot.messages import Delivery, Outbound
 from bot.models import OutboxMessage, User
+from bot.quiet_hours import WAITING_KINDS
 
-log = logging.getLogger(__name__)
-
-QUEUED, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN = (
+QUEUED, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN, SKIPPED = (
     "queued",
     "sending",
     "sent",
     "failed",
     "blocked",
     "uncertain",
+    "skipped",  # the platform's rules forbid it now (WhatsApp: outside the 24-hour window)
 )
 MAX_ATTEMPTS = 5
-BATCH = 50
 
 
 class PermanentFailure(Exception):
@@ -40,7 +43,22 @@ class PermanentFailure(Exception):
         self.blocked = blocked
 
 
-Send = Callable[[str, Outbound], Awaitable[None]]
+class Skipped(PermanentFailure):
+    """Not sent, and never will be: the platform's rules forbid it (no request was wasted)."""
+
+
+class Throttled(Exception):
+    """The platform asks to send nothing for `retry_after` seconds (Telegram's 429);
+    `chat_only`: only this chat must wait (WhatsApp's per-user pair rate)."""
+
+    def __init__(self, retry_after: float, chat_only: bool = False) -> None:
+        super().__init__(f"retry after {retry_after:g} s")
+        self.retry_after = retry_after
+        self.chat_only = chat_only
+
+
+class AnswerLost(Exception):
+    """The request may have reached the platform, but no answer came back: fate unknown."""
 
 
 def enqueue(
@@ -60,6 +78,8 @@ def enqueue(
         body=codec.encode(delivery.message),
         due_at=due_at or now,
         created_at=now,
+        kind=delivery.kind,
+        batch=delivery.batch,
     )
     try:
         with session.begin_nested():
@@ -74,101 +94,151 @@ def enqueue_deliveries(session: Session, deliveries: Iterable[Delivery], now: da
         enqueue(session, delivery, now)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far one batch (a broadcast, an announcement) has gone."""
+
+    total: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    uncertain: int = 0
+    waiting: int = 0  # queued or being sent
+    skipped: int = 0  # the platform's rules forbade it (WhatsApp's 24-hour window)
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.waiting == 0
+
+
+def progress(session: Session, batch: str) -> Progress:
+    """Counts of a batch's rows per outcome ("inviati 1.200 di 3.000")."""
+    rows = session.execute(
+        select(OutboxMessage.state, func.count())
+        .where(OutboxMessage.batch == batch)
+        .group_by(OutboxMessage.state)
+    )
+    counts = Counter({state: count for state, count in rows})
+    return Progress(
+        total=sum(counts.values()),
+        sent=counts[SENT],
+        failed=counts[FAILED],
+        blocked=counts[BLOCKED],
+        uncertain=counts[UNCERTAIN],
+        waiting=counts[QUEUED] + counts[SENDING],
+        skipped=counts[SKIPPED],
+    )
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2**attempts, 600))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Claimed:
     id: int
+    key: str
     chat_id: str
+    user_id: int | None
     message: Outbound
     attempts: int
+    kind: str = "message"
 
 
-class OutboxSender:
-    """Claims due rows, marks them `sending`, sends with no lock held, records the outcome."""
+def due(
+    channel: str,
+    now: datetime,
+    chat_gap: timedelta,
+    waiting_kinds: Collection[str] = (),
+    wall_now: datetime | None = None,
+) -> Select[int, str]:
+    """Rows of `channel` that may go now: due, their chat idle for `chat_gap`, kinds allowed.
 
-    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
-        self.database = database
-        self.senders: dict[str, Send] = {}
-        self.clock = clock
-        self._running = asyncio.Lock()
+    `now` is the app's clock (what is due); `wall_now` the real time the pace is kept in.
+    One-to-one messages (reminders, alerts) go before announcements and broadcasts.
+    """
+    idle_since = (wall_now or now) - chat_gap
+    other = aliased(OutboxMessage)
+    chat_busy = (
+        select(other.id)
+        .where(
+            other.channel == OutboxMessage.channel,
+            other.chat_id == OutboxMessage.chat_id,
+            or_(other.state == SENDING, other.sent_at > idle_since),
+        )
+        .exists()
+    )
+    query = (
+        select(OutboxMessage.id, OutboxMessage.chat_id)
+        .where(
+            OutboxMessage.state == QUEUED,
+            OutboxMessage.due_at <= now,
+            OutboxMessage.channel == channel,
+            ~chat_busy,
+        )
+        .order_by(
+            case((OutboxMessage.kind.in_(WAITING_KINDS), 1), else_=0),
+            OutboxMessage.due_at,
+            OutboxMessage.id,
+        )
+    )
+    if waiting_kinds:
+        query = query.where(OutboxMessage.kind.not_in(waiting_kinds))
+    return query
 
-    def serve(self, senders: Mapping[str, Send]) -> None:
-        """Delivers, from now on, the rows of these channels (the ones running here)."""
-        self.senders.update(senders)
 
-    async def drain(self) -> int:
-        """Sends everything due now; returns how many were sent."""
-        if self._running.locked():
-            return 0
-        async with self._running:
-            sent = 0
-            while batch := await asyncio.to_thread(self._claim):
-                for channel, claimed in batch:
-                    sent += await self._send(channel, claimed)
-            return sent
+def one_per_chat(rows: Iterable[tuple[int, str]], limit: int) -> list[int]:
+    """The first row of each chat, at most `limit`: a chat gets one message at a time."""
+    chosen: dict[str, int] = {}
+    for row_id, chat_id in rows:
+        if len(chosen) >= limit:
+            break
+        chosen.setdefault(chat_id, row_id)
+    return list(chosen.values())
 
-    def recover(self) -> int:
-        """After a crash, rows left `sending` may or may not have gone out: mark them."""
-        with self.database.transaction() as session:
-            result = session.execute(
-                update(OutboxMessage).where(OutboxMessage.state == SENDING).values(state=UNCERTAIN)
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def _claim(self) -> list[tuple[str, Claimed]]:
-        with self.database.transaction() as session:
-            due = (
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.state == QUEUED,
-                    OutboxMessage.due_at <= self.clock(),
-                    OutboxMessage.channel.in_(self.senders),
-                )
-                .order_by(OutboxMessage.due_at, OutboxMessage.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            )
-            rows = session.scalars(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due.scalar_subquery()))
-                .values(state=SENDING)
-                .returning(OutboxMessage)
-            ).all()
-            return [
-                (row.channel, Claimed(row.id, row.chat_id, codec.decode(row.body), row.attempts))
-                for row in rows
-            ]
+def claim(session: Session, candidates: Select[int, str], limit: int, by: int) -> list[Claimed]:
+    """Marks up to `limit` rows `sending` for sender `by`; others skip the locked ones."""
+    rows = session.execute(candidates.limit(limit * 4).with_for_update(skip_locked=True))
+    chosen = one_per_chat(rows, limit)
+    if not chosen:
+        return []
+    claimed = session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(chosen))
+        .values(state=SENDING, claimed_by=by)
+        .returning(OutboxMessage)
+    ).all()
+    return [
+        Claimed(
+            row.id,
+            row.key,
+            row.chat_id,
+            row.user_id,
+            codec.decode(row.body),
+            row.attempts,
+            row.kind,
+        )
+        for row in sorted(claimed, key=lambda row: row.id)
+    ]
 
-    async def _send(self, channel: str, claimed: Claimed) -> int:
-        try:
-            await self.senders[channel](claimed.chat_id, claimed.message)
-        except PermanentFailure as failure:
-            state = BLOCKED if failure.blocked else FAILED
-            await asyncio.to_thread(self._finish, claimed, state, str(failure))
-            return 0
-        except Exception as error:
-            log.warning("outbox %s: send failed: %s", claimed.id, error)
-            await asyncio.to_thread(self._retry, claimed, str(error))
-            return 0
-        await asyncio.to_thread(self._finish, claimed, SENT, None)
-        return 1
 
-    def _finish(self, claimed: Claimed, state: str, error: str | None) -> None:
-        sent_at = self.clock() if state == SENT else None
-        self._mark(claimed, state=state, last_error=error, sent_at=sent_at)
+def mine(claimed: Claimed, by: int) -> ColumnElement[bool]:
+    """The claimed row, still in the hands of sender `by` (or marked uncertain meanwhile)."""
+    return (
+        (OutboxMessage.id == claimed.id)
+        & (OutboxMessage.claimed_by == by)
+        & OutboxMessage.state.in_((SENDING, UNCERTAIN))
+    )
 
-    def _retry(self, claimed: Claimed, error: str) -> None:
-        if claimed.attempts + 1 >= MAX_ATTEMPTS:
-            self._finish(claimed, FAILED, error)
-            return
-        due_at = self.clock() + backoff(claimed.attempts + 1)
-        self._mark(claimed, state=QUEUED, last_error=error, due_at=due_at)
 
-    def _mark(self, claimed: Claimed, **values: object) -> None:
-        """Records the outcome of one attempt on the claimed row."""
-        with self.database.transaction() as session:
-            statement = update(OutboxMessage).where(OutboxMessage.id == claimed.id)
-            session.execute(statement.values(attempts=claimed.attempts + 1, **values))
+def mark_uncertain(session: Session, live: Collection[int]) -> list[str]:
+    """Rows left `sending` by senders no longer alive become `uncertain`; returns their keys."""
+    abandoned = or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by.not_in(live))
+    keys = session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == SENDING, abandoned)
+        .values(state=UNCERTAIN)
+        .returning(OutboxMessage.key)
+    ).all()
+    return sorted(keys)

@@ -12,13 +12,18 @@ from sqlalchemy.orm import Session
 
 from bot.models import (
     Base,
+    Booking,
     Consent,
     Conversation,
     FaqQuestion,
     FaqVote,
     OutboxMessage,
+    Reminder,
+    Rsvp,
+    Subscription,
     SurveyResponse,
     User,
+    WhatsAppContact,
 )
 
 
@@ -36,10 +41,15 @@ class PersonalTable:
 # Children first; the user row goes last. A feature that stores personal data adds its table.
 REGISTRY: list[PersonalTable] = [
     PersonalTable(SurveyResponse, consent_based=True),
+    PersonalTable(Reminder),  # before what it reminds of
+    PersonalTable(Booking, consent_based=True),
+    PersonalTable(Subscription, consent_based=True),
+    PersonalTable(Rsvp, consent_based=True),
     PersonalTable(FaqQuestion),
     PersonalTable(FaqVote),
     PersonalTable(Conversation),
     PersonalTable(OutboxMessage),
+    PersonalTable(WhatsAppContact),
     PersonalTable(Consent),
 ]
 USER_TABLE = PersonalTable(User, "id")
@@ -50,6 +60,12 @@ NOT_PERSONAL = {
     "app_secrets": "keys the app generates",
     "alerts": "error kinds and times",
     "alembic_version": "schema revision",
+    "absences": "staff rota: an operator's id and the days they are away",
+    "send_pace": "when each channel's next send slot is free",
+    "events": "what staff publish; created_by is a staff member's id",
+    "broadcasts": "what staff send to subscribers; created_by is a staff member's id",
+    "whatsapp_inbox": "message ids; a message's content is emptied as soon as it is handled",
+    "whatsapp_sent": "WhatsApp message ids and statuses of outbox rows, erased with them",
 }
 
 

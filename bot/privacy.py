@@ -119,14 +119,18 @@ def on_withdraw(turn: Turn, _args: tuple[str, ...]) -> Answer:
     if consent is None:
         raise Stale
     consent.withdrawn_at = turn.now
+    forgotten = turn.forget(turn)
     personal_data.erase_consent_based(turn.session, turn.user.id)
-    return menu.show(
-        turn,
-        _(
-            "Consenso revocato: ho cancellato i dati che avevo salvato "
-            "grazie al consenso (questionario, telefono, iscrizioni)."
-        ),
-        replace=True,
+    return (
+        menu.show(
+            turn,
+            _(
+                "Consenso revocato: ho cancellato i dati che avevo salvato "
+                "grazie al consenso (questionario, telefono, iscrizioni)."
+            ),
+            replace=True,
+        )
+        + forgotten
     )
 
 
@@ -163,10 +167,17 @@ def ask_erase(turn: Turn) -> Answer:
 def on_erase_yes(turn: Turn, _args: tuple[str, ...]) -> Answer:
     if not turn.conversation.data.get("erase_asked"):
         raise Stale  # an old confirmation, e.g. a second tap after the erasure
+    forgotten = turn.forget(turn)
     personal_data.erase(turn.session, turn.user.id)
-    return say(
-        _("Fatto: ho cancellato tutti i tuoi dati. Se mi scrivi di nuovo, ricominciamo da zero."),
-        replace=True,
+    return (
+        say(
+            _(
+                "Fatto: ho cancellato tutti i tuoi dati. Se mi scrivi di nuovo, ricominciamo "
+                "da zero."
+            ),
+            replace=True,
+        )
+        + forgotten
     )
 
 

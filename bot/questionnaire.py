@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
+from bot.content import ContentError, load_model
 from bot.knowledge import Texts
 from bot.paths import FLOWS_DIR
 
@@ -94,20 +93,9 @@ class Survey(Strict):
         return next(q for q in self.questions if q.id == question_id)
 
 
-class SurveyError(Exception):
+class SurveyError(ContentError):
     """flows/survey.yaml is broken; the message lists the problems."""
 
 
 def load_survey(path: Path = FLOWS_DIR / "survey.yaml") -> Survey:
-    try:
-        return Survey.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise SurveyError(f"{path.name}: missing") from None
-    except yaml.YAMLError as error:
-        raise SurveyError(f"{path.name}: not valid YAML: {error}") from None
-    except ValidationError as error:
-        problems = [
-            f"{path.name}: {'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
-            for item in error.errors()
-        ]
-        raise SurveyError("\n".join(problems)) from None
+    return load_model(path, Survey, SurveyError)

@@ -19,6 +19,7 @@ class Router:
         self.buttons: dict[str, ButtonHandler] = {}
         self.flows: dict[str, Handler] = {}
         self.text_handlers: list[TextHandler] = []
+        self.forgetters: list[Handler] = []
         for feature in features:
             self._add(feature)
 
@@ -34,6 +35,8 @@ class Router:
             self.flows[feature.name] = feature.flow
         if feature.text:
             self.text_handlers.append(feature.text)
+        if feature.forget:
+            self.forgetters.append(feature.forget)
 
     def route(self, turn: Turn) -> Answer:
         inbound = turn.inbound
@@ -61,6 +64,13 @@ class Router:
             return handler(turn, args)
         except Stale:
             return replies.stale_button(turn)
+
+    def forget(self, turn: Turn) -> Answer:
+        """Lets every feature act before the user's data is erased."""
+        answer = Answer()
+        for forget in self.forgetters:
+            answer += forget(turn)
+        return answer
 
     def staff_commands(self) -> dict[str, Command]:
         return {name: command for name, command in self.commands.items() if command.staff}

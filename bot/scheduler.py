@@ -14,11 +14,13 @@ from sqlalchemy import delete
 
 from bot import privacy
 from bot.db import Database
+from bot.leader import Leadership
 from bot.models import InboundEvent
-from bot.outbox import OutboxSender
+from bot.sender import OutboxSender
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
+LEADER_CHECK_SECONDS = 2  # how soon another instance takes over from a dead leader
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -29,14 +31,19 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 
 class Clock:
-    def __init__(self) -> None:
+    def __init__(self, is_leader: Callable[[], bool] = lambda: True) -> None:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.is_leader = is_leader
         self._running: set[asyncio.Task[None]] = set()
 
-    def every(self, seconds: float, job: Job, name: str) -> None:
-        """Runs `job` every few seconds; a missed or slow tick is coalesced, never doubled."""
+    def every(self, seconds: float, job: Job, name: str, leader_only: bool = True) -> None:
+        """Runs `job` every few seconds; a missed or slow tick is coalesced, never doubled.
+
+        A `leader_only` job runs on one instance of the deployment only (see bot/leader.py)."""
 
         async def run() -> None:
+            if leader_only and not self.is_leader():
+                return
             try:
                 await job()
             except Exception:
@@ -101,7 +108,16 @@ class Housekeeping:
             session.execute(delete(InboundEvent).where(InboundEvent.received_at < cutoff))
 
 
-def install_jobs(clock: Clock, sender: OutboxSender, housekeeping: Housekeeping) -> None:
-    clock.every(2, sender.drain, "outbox")
+def install_jobs(
+    clock: Clock,
+    sender: OutboxSender,
+    housekeeping: Housekeeping,
+    leadership: Leadership,
+    recover: Job,
+) -> None:
+    """The periodic jobs; every instance keeps its lock and sends, the leader does the rest."""
+    clock.every(LEADER_CHECK_SECONDS, leadership.watch, "leader", leader_only=False)
+    clock.every(2, sender.drain, "outbox", leader_only=False)
+    clock.every(10, recover, "outbox-recovery")  # rows of instances that died
     clock.every(3600, housekeeping.erase_inactive, "retention")
     clock.every(6 * 3600, housekeeping.prune_events, "prune-events")

@@ -428,7 +428,7 @@ class SurveyDesk:
         turn.end_flow()
         offers = [
             turn.button(_("📅 Avvisami degli eventi"), "events"),
-            turn.button(_("📞 Fissa una richiamata"), "callback"),
+            turn.button(_("📞 Fissa una richiamata"), "callback", "rete"),
             turn.button(_("☰ Menu"), "menu"),
         ]
         thanks = _(
@@ -442,10 +442,8 @@ class SurveyDesk:
             )
         return say(thanks, buttons=rows(*offers))
 
-    def cancel(self, turn: Turn) -> Answer:
-        """/annulla: leaves the survey; the answers given so far are kept."""
-        if turn.conversation.flow != FLOW:
-            return menu.show(turn, _("Non c'è niente da annullare."))
+    def cancel(self, turn: Turn, _args: tuple[str, ...] = ()) -> Answer:
+        """/annulla in the survey: leaves it; the answers given so far are kept."""
         turn.end_flow()
         return menu.show(
             turn,
@@ -464,7 +462,6 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
             **survey_staff.commands(survey),
             "questionario": Command(desk.open),
             "survey": Command(desk.open),
-            "annulla": Command(desk.cancel),
         },
         buttons={
             "survey": lambda turn, _args: desk.open(turn),
@@ -479,6 +476,7 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
             "sv_change": desk.on_change,
             "sv_edit": desk.on_edit,
             "sv_confirm": desk.on_confirm,
+            "cancel_survey": desk.cancel,
         },
         flow=desk.on_text,
     )

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.messages import Answer, Button, Inbound
 from bot.models import Conversation, User
 from bot.payload import Signer
+from bot.reminders import Render
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Turn:
     signer: Signer
     now: datetime
     press: Callable[..., Answer] = field(repr=False)  # the router's, to follow an action
+    forget: Callable[[Turn], Answer] = field(repr=False, default=lambda _turn: Answer())
 
     @property
     def is_staff(self) -> bool:
@@ -72,6 +74,9 @@ class Feature:
     buttons: Mapping[str, ButtonHandler] = field(default_factory=dict)
     flow: Handler | None = None  # gets text and contacts while the user is in this flow
     text: Callable[[Turn], Answer | None] | None = None  # free text outside flows; None: not mine
+    reminders: Mapping[str, Render] = field(default_factory=dict)  # reminder kind -> renderer
+    # Before the user's data is erased: undo what others rely on (e.g. tell staff a call is off).
+    forget: Handler | None = None
 
 
 class Stale(Exception):

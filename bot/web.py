@@ -1,4 +1,4 @@
-"""One ASGI app for the webhooks (Telegram now, WhatsApp later) and /healthz."""
+"""One ASGI app for the webhooks (Telegram, WhatsApp) and /healthz."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -24,7 +25,12 @@ def webhook_path(webhook_url: str) -> str:
     return path or "/telegram"
 
 
-def build_web_app(telegram: TelegramChannel | None, secret: str | None, path: str) -> Starlette:
+def build_web_app(
+    telegram: TelegramChannel | None,
+    secret: str | None,
+    path: str,
+    whatsapp: WhatsAppChannel | None = None,
+) -> Starlette:
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -45,4 +51,6 @@ def build_web_app(telegram: TelegramChannel | None, secret: str | None, path: st
     routes = [Route("/healthz", healthz)]
     if telegram is not None:
         routes.append(Route(path, telegram_update, methods=["POST"]))
+    if whatsapp is not None:
+        routes.extend(whatsapp.routes())  # /whatsapp/webhook
     return Starlette(routes=routes)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from bot.app import App
 from bot.config import Settings
 from bot.db import Database
+from bot.desk import Clock, utc_clock
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
 
@@ -23,10 +24,10 @@ def telegram_settings(tg: FakeTelegram, database_url: str, **values: object) -> 
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[App]:
+async def running_bot(settings: Settings, clock: Clock = utc_clock) -> AsyncIterator[App]:
     """Sportello serving Telegram (polling, or webhook with WEBHOOK_URL) until the block ends."""
     Database(settings.database_url).upgrade()
-    app = App(settings)
+    app = App(settings, clock)
     stop = asyncio.Event()
     serving = asyncio.create_task(app.serve(stop))
     await _until_started(app, serving)

@@ -21,12 +21,13 @@ class Person:
     name: str = "Anna Rossi"
     language_code: str | None = "it"
     channel: str = "telegram"
+    phone: str | None = None  # the number the channel knows (WhatsApp)
     answers: list[Answer] = field(default_factory=list)
 
     @property
     def sender(self) -> Sender:
         platform_id = int(self.user_id) if self.user_id.isdigit() else None
-        return Sender(self.user_id, self.name, self.language_code, platform_id)
+        return Sender(self.user_id, self.name, self.language_code, platform_id, self.phone)
 
     def inbound(self, kind: Kind, **values: object) -> Inbound:
         return Inbound(

@@ -36,12 +36,16 @@ Where the fake deliberately differs from the real server:
   has not: the bot then gets 403 "bot can't initiate conversation with a user").
 * Groups honour privacy mode (on by default): the bot only gets commands, replies to its own
   messages and messages mentioning it, unless the group says ``bot_is_admin=True``.
-* Rate limiting (``tg.rate_limit``) and error injection (``tg.fail_next``) are off by default.
+* Rate limiting (``tg.rate_limit``, e.g. ``RateLimit.telegram()``), error injection
+  (``tg.fail_next``), dropped connections (``tg.drop_next``) and slow answers (``tg.slow``) are
+  off by default. ``tg.writes`` logs every send or edit that passed the rate limit, and
+  ``tg.peak_rate()`` is the most of them seen in any sliding window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import itertools
 import json
@@ -53,7 +57,7 @@ import struct
 import time
 import traceback
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -63,7 +67,7 @@ from urllib.parse import parse_qsl
 import httpx
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
@@ -240,6 +244,11 @@ class RateLimit:
     overall: int | None = None
     window: float = 1.0
     retry_after: int | None = None
+
+    @classmethod
+    def telegram(cls, overall: int = 30, per_chat: int = 1) -> RateLimit:
+        """Telegram's published limits: about 30 messages a second, one a second per chat."""
+        return cls(per_chat=per_chat, overall=overall, window=1.0)
 
 
 @dataclass(frozen=True)
@@ -1486,6 +1495,15 @@ class _QuietServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config):
         super().__init__(config)
         self._stop = asyncio.Event()
+        self.url = ""
+
+    def cut(self, client: tuple[str, int] | None) -> bool:
+        """Resets the TCP connection of this client, without an answer."""
+        for connection in list(self.server_state.connections):
+            if client is not None and tuple(connection.client or ()) == tuple(client):
+                connection.transport.abort()
+                return True
+        return False
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -1519,6 +1537,13 @@ class _QuietServer(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def serve_asgi(app: ASGIApp, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn in this event loop on a free port; yields its root URL."""
+    async with _serve(app, host) as server:
+        yield server.url
+
+
+@contextlib.asynccontextmanager
+async def _serve(app: ASGIApp, host: str = "127.0.0.1") -> AsyncIterator[_QuietServer]:
+    """The running server itself, whose connections the fake can cut."""
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that say so, and
     # without it every response waits ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -1533,6 +1558,9 @@ async def serve_asgi(app: ASGIApp, host: str = "127.0.0.1") -> AsyncIterator[str
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=2,
+            # Longer than httpx's 5 s keep-alive expiry (nginx's default, as Telegram's front):
+            # the client retires an idle connection first, so no request races its closing.
+            timeout_keep_alive=75,
         )
         server = _QuietServer(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -1542,7 +1570,8 @@ async def serve_asgi(app: ASGIApp, host: str = "127.0.0.1") -> AsyncIterator[str
                     await task
                     raise RuntimeError("uvicorn stopped before it started")
                 await asyncio.sleep(0.002)
-            yield f"http://{host}:{port}"
+            server.url = f"http://{host}:{port}"
+            yield server
         finally:
             server.stop()
             await task
@@ -1585,6 +1614,13 @@ class _Injected:
     method: str
     error: ApiError
     times: int
+
+
+@dataclass
+class _Drop:
+    method: str | None  # None: any method
+    times: int
+    after: bool  # the call takes effect first, then its answer is lost
 
 
 _Handler = Callable[[_Params], Awaitable[Any]]
@@ -1637,6 +1673,11 @@ class FakeTelegram:
         self._sent_per_chat: dict[int, deque[float]] = {}
         self._sent_overall: deque[float] = deque()
         self._injected: list[_Injected] = []
+        self._drops: list[_Drop] = []
+        self._latency: dict[str | None, float] = {}  # method (lowercase) or None: seconds
+        self.writes: list[tuple[float, int]] = []  # (time.time(), chat id) of counted sends
+        self.in_flight: Counter[str] = Counter()  # calls received, not answered, per method
+        self._server: _QuietServer | None = None
         self._changed = asyncio.Event()
         self._closing = False
         self._root: str | None = None
@@ -1675,7 +1716,8 @@ class FakeTelegram:
                     Route("/{path:path}", self._handle_unknown, methods=["GET", "POST"]),
                 ]
             )
-            self._root = await stack.enter_async_context(serve_asgi(app))
+            self._server = await stack.enter_async_context(_serve(app))
+            self._root = self._server.url
             worker = asyncio.create_task(self._webhook_worker())
             stack.push_async_callback(self._stop_worker, worker)
             self._stack = stack.pop_all()
@@ -1828,6 +1870,23 @@ class FakeTelegram:
         error = ApiError(error_code, description, parameters)
         self._injected.append(_Injected(method.lower(), error, times))
 
+    def drop_next(self, method: str | None = None, *, times: int = 1, after: bool = False) -> None:
+        """Reset the connection of the next ``times`` calls (of ``method``, or of any method)
+        without an answer: a network error. With ``after=True`` the call takes effect first
+        (the message is delivered) and only its answer is lost."""
+        self._drops.append(_Drop(method.lower() if method else None, times, after))
+
+    def slow(self, seconds: float, method: str | None = None) -> None:
+        """Every answer (to ``method``, or to every method) waits ``seconds`` first; 0 undoes."""
+        self._latency[method.lower() if method else None] = seconds
+
+    def peak_rate(self, window: float = 1.0, chat_id: int | None = None) -> int:
+        """The most sends and edits (to ``chat_id``, or to all chats) in any sliding window."""
+        times = [t for t, chat in self.writes if chat_id is None or chat == chat_id]
+        return max(
+            (bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0
+        )
+
     async def redeliver(self, update_id: int) -> None:
         """Queue an already delivered update again, with the same update_id (as Telegram does
         when the bot did not confirm it, e.g. after a crash)."""
@@ -1952,6 +2011,8 @@ class FakeTelegram:
         try:
             try:
                 values, files = await _read_request(request)
+            except ClientDisconnect:  # the bot died mid-request: nobody to answer
+                return Response()
             finally:
                 self.calls.append(ApiCall(method, values, time.time(), tuple(files)))
             if request.path_params["token"] != self.token:
@@ -1959,8 +2020,17 @@ class FakeTelegram:
             handler = self._handlers.get(method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found")
-            self._raise_injected(method)
-            result = await handler(_Params(values, files, request.is_disconnected))
+            self.in_flight[method.lower()] += 1
+            try:
+                await self._answer_late(method)
+                if await self._cut(request, method, after=False):
+                    return Response()
+                self._raise_injected(method)
+                result = await handler(_Params(values, files, request.is_disconnected))
+                if await self._cut(request, method, after=True):
+                    return Response()
+            finally:
+                self.in_flight[method.lower()] -= 1
         except ApiError as exc:
             self.rejected.append(Rejection(method, exc.error_code, exc.description, values))
             return JSONResponse(exc.payload(), status_code=exc.error_code)
@@ -1974,6 +2044,23 @@ class FakeTelegram:
         else:
             body["result"] = result
         return JSONResponse(body)
+
+    async def _answer_late(self, method: str) -> None:
+        delay = self._latency.get(method.lower(), self._latency.get(None, 0.0))
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _cut(self, request: Request, method: str, *, after: bool) -> bool:
+        """Drops the connection if a drop is due for this call; uvicorn ignores the answer."""
+        for drop in self._drops:
+            if drop.times > 0 and drop.after == after and drop.method in (None, method.lower()):
+                drop.times -= 1
+                assert self._server is not None
+                client = request.client
+                cut = self._server.cut((client.host, client.port) if client else None)
+                await asyncio.sleep(0)  # uvicorn learns that the connection is lost
+                return cut
+        return False
 
     def _raise_injected(self, method: str) -> None:
         for injected in self._injected:
@@ -2004,6 +2091,7 @@ class FakeTelegram:
     def _check_rate(self, chat: FakeChat) -> None:
         limit = self.rate_limit
         if limit is None:
+            self._log_write(chat)
             return
         now = time.monotonic()
         per_chat = self._sent_per_chat.setdefault(chat.id, deque())
@@ -2022,6 +2110,10 @@ class FakeTelegram:
             )
         per_chat.append(now)
         self._sent_overall.append(now)
+        self._log_write(chat)
+
+    def _log_write(self, chat: FakeChat) -> None:
+        self.writes.append((time.time(), chat.id))
 
     def _formatted(
         self, p: _Params, key: str, entities_key: str, *, caption: bool

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App, features
+from bot.app import App
 from bot.config import Settings
 from bot.desk import Desk
 from bot.messages import Answer, Kind
@@ -146,7 +146,7 @@ def test_an_error_gets_an_apology_and_one_staff_alert_a_minute(settings: Setting
         settings,
         app.database,
         app.desk.signer,
-        (*features(app.library, app.survey), failing_feature()),
+        (*app.desk.features, failing_feature()),
     )
     anna = Person(desk)
     now = desk.clock()

@@ -577,6 +577,64 @@ async def test_rate_limit_answers_retry_after() -> None:
         assert tg.rejected[-1].error_code == 429
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_the_telegram_limits_hold_over_a_sliding_second() -> None:
+    async with FakeTelegram() as tg, make_bot(tg) as bot:
+        for user_id in range(1, 5):
+            tg.user(user_id)
+        tg.rate_limit = RateLimit.telegram(overall=3)
+        for user_id in range(1, 4):
+            await bot.send_message(user_id, "annuncio")
+        answer = await raw_call(tg, "sendMessage", chat_id=4, text="annuncio")
+        assert answer == {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        }
+        await asyncio.sleep(1.0)  # the window slides: the first three are out of it
+        await bot.send_message(4, "annuncio")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(4, "un altro, subito dopo")
+        assert tg.peak_rate() == 3
+        assert tg.peak_rate(chat_id=4) == 1
+
+
+async def test_a_dropped_connection_is_a_network_error_with_or_without_the_message() -> None:
+    async with FakeTelegram() as tg, make_bot(tg) as bot:
+        anna = tg.user(1001)
+        tg.drop_next("sendMessage")
+        with pytest.raises(NetworkError):
+            await bot.send_message(1001, "perso per strada")
+        await anna.expect_silence(0.05)
+        tg.drop_next(after=True)
+        with pytest.raises(NetworkError):
+            await bot.send_message(1001, "arrivato, ma la risposta no")
+        assert (await anna.next_message()).text == "arrivato, ma la risposta no"
+        await bot.send_message(1001, "di nuovo in linea")
+        assert (await anna.next_message()).text == "di nuovo in linea"
+
+
+async def test_slow_answers_wait_per_method_or_for_every_call() -> None:
+    async with FakeTelegram() as tg, make_bot(tg) as bot:
+        tg.user(1001)
+        tg.slow(0.3, "sendMessage")
+        started = time.monotonic()
+        sending = asyncio.create_task(bot.send_message(1001, "piano"))
+        await asyncio.sleep(0.1)
+        assert tg.in_flight["sendmessage"] == 1
+        await sending
+        assert time.monotonic() - started >= 0.3
+        assert tg.in_flight["sendmessage"] == 0
+        started = time.monotonic()
+        await bot.get_me()
+        assert time.monotonic() - started < 0.3
+        tg.slow(0.2)
+        started = time.monotonic()
+        await bot.get_me()
+        assert time.monotonic() - started >= 0.2
+
+
 async def test_injected_errors() -> None:
     async with FakeTelegram() as tg, make_bot(tg) as bot:
         tg.user(1001)

@@ -82,7 +82,7 @@ async def test_consent_comes_before_personal_data(tg: FakeTelegram, bot: App) ->
     await anna.press("✅ Accetto")
     coming = await anna.next_message()
     assert coming.kind == "edit"  # the notice makes way for what Anna asked for
-    assert "arriverà presto" in coming.text
+    assert "Di quali territori" in coming.text  # the subscription, after consent
     assert anna.answered_callbacks[-1].text == "Grazie, consenso registrato."
     with bot.database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Consent)) == 1

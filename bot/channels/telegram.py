@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -19,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -44,7 +46,7 @@ from bot.messages import (
     Reply,
     Sender,
 )
-from bot.outbox import PermanentFailure
+from bot.outbox import AnswerLost, PermanentFailure, Throttled
 from bot.staff import N_STAFF
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,11 @@ USER_COMMANDS = (
     ("aiuto", N_("Come funziona Sportello")),
     ("faq", N_("Domande frequenti sul welfare")),
     ("questionario", N_("Il questionario sui bisogni")),
+    ("richiamata", N_("Fissa una richiamata con lo staff")),
+    ("prenotazioni", N_("Le tue richiamate: sposta o annulla")),
+    ("eventi", N_("I prossimi eventi e seminari")),
+    ("iscriviti", N_("Ricevi gli avvisi di eventi e seminari")),
+    ("disiscriviti", N_("Smetti di ricevere gli avvisi")),
     ("lingua", N_("Cambia lingua")),
     ("privacy", N_("Informativa e consenso")),
     ("miei_dati", N_("Ricevi i tuoi dati")),
@@ -105,13 +112,19 @@ class TelegramChannel:
             await self.send(chat_id, message, pressed)
 
     async def deliver(self, chat_id: str, message: Outbound) -> None:
-        """Outbox sender: a queued message to any chat; blocked users fail for good."""
+        """Outbox sender: a queued message to any chat, its errors in the core's terms."""
         try:
-            await self.send(chat_id, message)
+            await self._send_once(chat_id, message, None)
+        except RetryAfter as error:
+            raise Throttled(seconds(error.retry_after)) from error
         except Forbidden as error:
             raise PermanentFailure(str(error), blocked=True) from error
         except BadRequest as error:
             raise PermanentFailure(str(error)) from error
+        except NetworkError as error:
+            if answer_lost(error):
+                raise AnswerLost(str(error)) from error
+            raise
 
     async def send(self, chat_id: str, message: Outbound, pressed: int | None = None) -> None:
         """Sends one message; when Telegram asks to slow down, waits as asked and retries."""
@@ -119,10 +132,9 @@ class TelegramChannel:
             try:
                 return await self._send_once(chat_id, message, pressed)
             except RetryAfter as error:
-                delay = error.retry_after
-                seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
-                log.warning("telegram asks to wait %.1fs before writing to %s", seconds, chat_id)
-                await asyncio.sleep(seconds)
+                delay = seconds(error.retry_after)
+                log.warning("telegram asks to wait %.1fs before writing to %s", delay, chat_id)
+                await asyncio.sleep(delay)
         await self._send_once(chat_id, message, pressed)
 
     async def _send_once(self, chat_id: str, message: Outbound, pressed: int | None) -> None:
@@ -213,6 +225,27 @@ class TelegramChannel:
                 await bot.set_my_commands(staff, BotCommandScopeChat(user_id))
             except TelegramError as error:  # the staff member has not opened the chat yet
                 log.info("no staff command menu for %s: %s", user_id, error)
+
+
+def seconds(delay: int | float | timedelta) -> float:
+    """RetryAfter.retry_after, whichever type this PTB version gives."""
+    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+
+
+# httpx errors raised once the request may have been written: Telegram may have acted on it.
+_AFTER_WRITING = (
+    httpx.ReadError,
+    httpx.ReadTimeout,
+    httpx.RemoteProtocolError,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+)
+
+
+def answer_lost(error: NetworkError) -> bool:
+    """True when the request may have reached Telegram (the connection broke after writing);
+    False when it certainly did not (no connection) or Telegram answered with an error."""
+    return isinstance(error.__cause__, _AFTER_WRITING)
 
 
 def caption_html(caption: Rich) -> str | None:
@@ -330,4 +363,6 @@ def reply_markup(
     if reply.request_contact:
         share = KeyboardButton(reply.request_contact, request_contact=True)
         return ReplyKeyboardMarkup([[share]], resize_keyboard=True, one_time_keyboard=True)
+    if reply.close_keyboard and not reply.buttons:
+        return ReplyKeyboardRemove()
     return inline_keyboard(reply.buttons)

@@ -1,0 +1,70 @@
+"""What the booking tests share: a fixed set-up, a clock the test moves, a booked person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import App
+from bot.config import Settings
+from bot.db import Database
+from tests.conftest import make_settings
+from tests.desk_chat import Person
+
+BOOKING_FILE = Path(__file__).parent / "data" / "booking.yaml"
+ADA, BRUNO = 4242, 4343  # the operators of tests/data/booking.yaml, both staff
+MONDAY_8AM = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 08:00 in Rome
+
+
+@dataclass
+class Clock:
+    """Time as the test wants it; the app reads it for every turn and job."""
+
+    now: datetime = MONDAY_8AM
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def booking_settings(database_url: str, **values: object) -> Settings:
+    defaults: dict[str, object] = {
+        "booking_file": BOOKING_FILE,
+        "staff_user_ids": frozenset({ADA, BRUNO}),
+    }
+    return make_settings(database_url, **{**defaults, **values})
+
+
+def to_the_times(
+    person: Person, day: str = "lunedì 23 novembre", topic: str = "Welfare aziendale e fisco"
+) -> list[str]:
+    """From /richiamata (consent included) to the times of a day; returns the last texts."""
+    person.send("/richiamata")
+    if "✅ Accetto" in person.labels:
+        person.press("✅ Accetto")
+    person.press(topic)
+    person.press("📞 Telefonata")
+    return person.press(day)
+
+
+def book(
+    person: Person,
+    day: str = "lunedì 23 novembre",
+    time: str = "10:00",
+    topic: str = "Welfare aziendale e fisco",
+    phone: str = "333 123 4567",
+) -> list[str]:
+    """A whole booking, consent included when asked; returns the confirmation's texts."""
+    to_the_times(person, day, topic)
+    person.press(time)
+    person.send(phone)
+    person.press("Nessuna nota")
+    return person.press("✅ Conferma")
+
+
+def booking_app(settings: Settings, clock: Clock) -> App:
+    Database(settings.database_url).upgrade()
+    return App(settings, clock)

@@ -1,0 +1,448 @@
+"""A fake WhatsApp Cloud API on 127.0.0.1, and Meta's side of the webhook.
+
+The Graph API half takes `POST /{version}/{phone_number_id}/messages` and `/media` with the
+bearer token and refuses what WhatsApp refuses (3 reply buttons of 20 characters, 10 list rows
+of 24 + 72, bodies of 1,024 and texts of 4,096 characters, unapproved templates, unsupported
+document types); a free-form message to a user whose 24-hour window has closed is accepted and
+then fails with 131047 in a status notification, as on WhatsApp. The webhook half signs each
+notification with the app secret (`X-Hub-Signature-256`) and posts it to Sportello.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import socket
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.app import App
+from bot.config import Settings
+from bot.db import Database
+from bot.desk import Clock, utc_clock
+from bot.models import WhatsAppInbox
+from tests.bot_runner import _until_started
+from tests.fake_telegram import serve_asgi
+
+VERSION, PHONE_NUMBER_ID, TOKEN = "v21.0", "109876543210", "EAAG-test-token"
+APP_SECRET, VERIFY_TOKEN = "meta-app-secret", "verify-me"
+DOCUMENT_TYPES = {"text/plain", "application/pdf", "application/vnd.ms-excel"}
+IMAGE_TYPES = {"image/png", "image/jpeg"}
+APPROVED = {  # (name, language): number of body parameters
+    ("sportello_avviso", "it"): 1,
+    ("sportello_notice", "en"): 1,
+    ("sportello_promemoria", "it"): 1,
+}
+_ids = itertools.count(1)
+
+
+def wamid() -> str:
+    return f"wamid.HBgMMzkzMzMxMjM0NTY3FQIAERgS{next(_ids):020d}"
+
+
+@dataclass
+class Seen:
+    """A message the bot sent, as the user sees it."""
+
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        kind = str(self.body["type"])
+        return f"{kind}:{self.body['interactive']['type']}" if kind == "interactive" else kind
+
+    @property
+    def text(self) -> str:
+        kind = self.body["type"]
+        if kind == "text":
+            return str(self.body["text"]["body"])
+        if kind == "interactive":
+            return str(self.body["interactive"]["body"]["text"])
+        if kind == "template":
+            params = self.body["template"].get("components", [{}])[0].get("parameters", [])
+            return " | ".join(p["text"] for p in params)
+        return str(self.body[kind].get("caption", ""))
+
+    @property
+    def choices(self) -> list[dict[str, str]]:
+        """Reply buttons and list rows: id, title (and description)."""
+        if self.body["type"] != "interactive":
+            return []
+        action = self.body["interactive"]["action"]
+        if "buttons" in action:
+            return [b["reply"] for b in action["buttons"]]
+        return [row for section in action["sections"] for row in section["rows"]]
+
+    @property
+    def labels(self) -> list[str]:
+        return [c["title"] for c in self.choices]
+
+
+class Refused(Exception):
+    def __init__(self, code: int, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.status = code, status
+
+
+@dataclass
+class FakeWhatsApp:
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    window: timedelta = timedelta(hours=24)
+    statuses: bool = False  # post sent/delivered statuses for every message
+    webhook_url: str = ""
+    base_url: str = ""
+    inbox: dict[str, list[Seen]] = field(default_factory=lambda: defaultdict(list))
+    ids: dict[str, str] = field(default_factory=dict)  # wamid -> recipient
+    refused: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    media: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
+    last_inbound: dict[str, datetime] = field(default_factory=dict)
+    failures: list[int] = field(default_factory=list)  # codes to answer the next sends with
+    calls: int = 0
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _http: httpx.AsyncClient | None = None
+    _posting: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def __aenter__(self) -> FakeWhatsApp:
+        app = Starlette(
+            routes=[
+                Route("/{version}/{phone}/messages", self._messages, methods=["POST"]),
+                Route("/{version}/{phone}/media", self._media, methods=["POST"]),
+            ]
+        )
+        self.base_url = await self._stack.enter_async_context(serve_asgi(app))
+        self._http = httpx.AsyncClient(timeout=10)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._posting:
+            await asyncio.wait(self._posting, timeout=5)
+        assert self._http is not None
+        await self._http.aclose()
+        await self._stack.aclose()
+
+    def settings(self, port: int) -> dict[str, object]:
+        self.webhook_url = f"http://127.0.0.1:{port}/whatsapp/webhook"
+        return {
+            "whatsapp_api_base_url": self.base_url,
+            "whatsapp_api_version": VERSION,
+            "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+            "whatsapp_access_token": TOKEN,
+            "whatsapp_app_secret": APP_SECRET,
+            "whatsapp_verify_token": VERIFY_TOKEN,
+            "port": port,
+        }
+
+    def assert_no_refusals(self) -> None:
+        assert not self.refused, self.refused
+
+    # Meta's webhook ----------------------------------------------------------------
+
+    async def notify(self, value: dict[str, Any], secret: str | None = APP_SECRET) -> int:
+        """Posts one notification, signed like Meta's (or not: secret=None); its HTTP status."""
+        raw = json.dumps(envelope(value)).encode()
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+            headers["X-Hub-Signature-256"] = f"sha256={digest}"
+        assert self._http is not None
+        response = await self._http.post(self.webhook_url, content=raw, headers=headers)
+        return response.status_code
+
+    def user_wrote(self, wa_id: str) -> None:
+        self.last_inbound[wa_id] = self.clock()
+
+    def status(self, message_id: str, state: str, code: int | None = None) -> dict[str, Any]:
+        status: dict[str, Any] = {
+            "id": message_id,
+            "status": state,
+            "timestamp": str(int(self.clock().timestamp())),
+            "recipient_id": self.ids.get(message_id, ""),
+        }
+        if code is not None:
+            status["errors"] = [{"code": code, "title": f"error {code}"}]
+        return {"statuses": [status]}
+
+    def _later(self, work: Awaitable[Any]) -> None:
+        task = asyncio.get_running_loop().create_task(_after(0.05, work))
+        self._posting.add(task)
+        task.add_done_callback(self._posting.discard)
+
+    # The Graph API -------------------------------------------------------------------
+
+    async def _messages(self, request: Request) -> Response:
+        self.calls += 1
+        body = await request.json()
+        try:
+            self._check_auth(request)
+            if self.failures:
+                code = self.failures.pop(0)
+                raise Refused(code, f"error {code}", 429 if code == 130429 else 400)
+            to = str(body.get("to", ""))
+            check_message(body, self.media)
+        except Refused as refused:
+            if refused.code not in (130429, 131056, 131047):
+                self.refused.append((body, str(refused)))
+            return _error(refused)
+        message_id = wamid()
+        self.ids[message_id] = to
+        opened = self.last_inbound.get(to)
+        closed = opened is None or self.clock() - opened > self.window
+        if closed and body["type"] != "template":
+            self._later(self.notify(self.status(message_id, "failed", 131047)))
+        else:
+            self.inbox[to].append(Seen(body))
+            if self.statuses:
+                self._later(self.notify(self.status(message_id, "delivered")))
+        contact = {"input": to, "wa_id": to}
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [contact],
+                "messages": [{"id": message_id}],
+            }
+        )
+
+    async def _media(self, request: Request) -> Response:
+        try:
+            self._check_auth(request)
+            fields = _multipart(request.headers["content-type"], await request.body())
+            filename, content = fields["file"]
+            mime = fields["type"][1].decode()
+            if mime not in DOCUMENT_TYPES | IMAGE_TYPES:
+                raise Refused(131053, f"media type {mime} not supported")
+        except Refused as refused:
+            self.refused.append(({"media": True}, str(refused)))
+            return _error(refused)
+        media_id = str(next(_ids))
+        self.media[media_id] = (filename, mime, content)
+        return JSONResponse({"id": media_id})
+
+    def _check_auth(self, request: Request) -> None:
+        params = request.path_params
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            raise Refused(190, "invalid access token", 401)
+        if params["version"] != VERSION or params["phone"] != PHONE_NUMBER_ID:
+            raise Refused(100, "unknown phone number id", 400)
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str, bytes]]:
+    """A multipart/form-data body: field name -> (file name, bytes)."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=default).parsebytes(head + raw)
+    assert isinstance(message, EmailMessage)
+    fields = {}
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition"))
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        fields[name] = (str(part.get_filename() or ""), payload)
+    return fields
+
+
+async def _after(delay: float, work: Awaitable[Any]) -> None:
+    await asyncio.sleep(delay)
+    await work
+
+
+def _error(refused: Refused) -> Response:
+    error = {"message": str(refused), "type": "OAuthException", "code": refused.code}
+    return JSONResponse({"error": error}, status_code=refused.status)
+
+
+def envelope(value: dict[str, Any]) -> dict[str, Any]:
+    """A notification as Meta posts it."""
+    metadata = {"display_phone_number": "390121000000", "phone_number_id": PHONE_NUMBER_ID}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA-1",
+                "changes": [
+                    {
+                        "value": {"messaging_product": "whatsapp", "metadata": metadata, **value},
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def check_message(body: dict[str, Any], media: dict[str, Any]) -> None:
+    """Refuses what WhatsApp refuses."""
+    if body.get("messaging_product") != "whatsapp" or not body.get("to"):
+        raise Refused(100, "messaging_product and to are required")
+    kind = body.get("type")
+    if kind == "text":
+        _length(body["text"]["body"], 4096, "text body")
+    elif kind == "interactive":
+        _check_interactive(body["interactive"])
+    elif kind == "template":
+        _check_template(body["template"])
+    elif kind in ("document", "image"):
+        item = body[kind]
+        if item.get("id") not in media:
+            raise Refused(131053, "unknown media id")
+        if "caption" in item:
+            _length(item["caption"], 1024, "caption")
+    else:
+        raise Refused(100, f"unknown type {kind}")
+
+
+def _check_interactive(interactive: dict[str, Any]) -> None:
+    _length(interactive["body"]["text"], 1024, "interactive body")
+    action = interactive["action"]
+    if interactive["type"] == "button":
+        buttons = [b["reply"] for b in action["buttons"]]
+        if not 1 <= len(buttons) <= 3:
+            raise Refused(131009, "1 to 3 buttons")
+        for button in buttons:
+            _length(button["title"], 20, "button title")
+            _length(button["id"], 256, "button id")
+        if len({b["title"] for b in buttons}) < len(buttons):
+            raise Refused(131009, "button titles must be unique")
+    elif interactive["type"] == "list":
+        _length(action["button"], 20, "list button")
+        rows = [row for section in action["sections"] for row in section["rows"]]
+        if not 1 <= len(rows) <= 10:
+            raise Refused(131009, "1 to 10 rows")
+        for row in rows:
+            _length(row["title"], 24, "row title")
+            _length(row["id"], 200, "row id")
+            if "description" in row:
+                _length(row["description"], 72, "row description")
+        if len({row["id"] for row in rows}) < len(rows):
+            raise Refused(131009, "row ids must be unique")
+    else:
+        raise Refused(100, "unknown interactive type")
+
+
+def _check_template(template: dict[str, Any]) -> None:
+    key = (template["name"], template["language"]["code"])
+    if key not in APPROVED:
+        raise Refused(132001, f"template {key} does not exist")
+    params = template.get("components", [{}])[0].get("parameters", [])
+    if len(params) != APPROVED[key]:
+        raise Refused(132000, "number of parameters does not match")
+    for param in params:
+        value = param["text"]
+        if "\n" in value or "\t" in value or "     " in value:
+            raise Refused(132018, "parameter with new lines, tabs or 4+ spaces")
+
+
+def _length(value: str, limit: int, what: str) -> None:
+    if not value or len(value) > limit:
+        raise Refused(131009, f"{what}: 1 to {limit} characters, got {len(value)}")
+
+
+@dataclass
+class Phone:
+    """A WhatsApp user: writes and taps, then reads what the bot answered once it is done."""
+
+    fake: FakeWhatsApp
+    wa_id: str
+    name: str
+    settled: Callable[[str], Awaitable[None]]  # waits until the bot handled a message id
+    read: int = 0
+
+    @property
+    def seen(self) -> list[Seen]:
+        return self.fake.inbox[self.wa_id]
+
+    async def says(self, text: str) -> list[Seen]:
+        return await self._send({"type": "text", "text": {"body": text}})
+
+    async def taps(self, label: str) -> list[Seen]:
+        """Taps the newest reply button or list row with this title or description (exactly,
+        else containing it)."""
+        for exact in (True, False):
+            for message in reversed(self.seen):
+                for choice in message.choices:
+                    shown = (choice["title"], choice.get("description") or "")
+                    if label in shown if exact else any(label in text for text in shown):
+                        return await self._tap(message, choice)
+        raise AssertionError(f"no {label!r} among {[m.labels for m in self.seen]}")
+
+    async def _tap(self, message: Seen, choice: dict[str, str]) -> list[Seen]:
+        kind = "button_reply" if message.kind == "interactive:button" else "list_reply"
+        reply = {"type": kind, kind: {"id": choice["id"], "title": choice["title"]}}
+        return await self._send({"type": "interactive", "interactive": reply})
+
+    async def shares(self, **content: Any) -> list[Seen]:
+        return await self._send(content)
+
+    async def _send(self, content: dict[str, Any]) -> list[Seen]:
+        message_id = wamid()
+        message = {
+            "from": self.wa_id,
+            "id": message_id,
+            "timestamp": str(int(self.fake.clock().timestamp())),
+            **content,
+        }
+        contact = {"profile": {"name": self.name}, "wa_id": self.wa_id}
+        self.fake.user_wrote(self.wa_id)
+        assert await self.fake.notify({"contacts": [contact], "messages": [message]}) == 200
+        await self.settled(message_id)
+        return self.new()
+
+    def new(self) -> list[Seen]:
+        """What arrived since the last look."""
+        fresh = self.seen[self.read :]
+        self.read = len(self.seen)
+        return fresh
+
+
+# Sportello on the fake ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def running_on_whatsapp(settings: Settings, clock: Clock = utc_clock) -> AsyncIterator[App]:
+    """Sportello serving WhatsApp (and Telegram if configured) until the block ends."""
+    Database(settings.database_url).upgrade()
+    app = App(settings, clock)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(app.serve(stop))
+    await _until_started(app, serving)
+    try:
+        yield app
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 15)
+
+
+def phone(fake: FakeWhatsApp, app: App, wa_id: str, name: str) -> Phone:
+    return Phone(fake, wa_id, name, lambda message_id: handled(app, message_id))
+
+
+async def handled(app: App, key: str) -> None:
+    """Waits (10 s at most) until the inbox item is handled: its replies have all been sent."""
+    query = select(WhatsAppInbox.done_at).where(WhatsAppInbox.key == key)
+    for _ in range(2000):
+        with app.database.transaction() as session:
+            if session.scalars(query).first() is not None:
+                return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"{key} not handled within 10 s")
