@@ -32,7 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/updates.py
 	$(BIN)/python bench/faq.py
 	$(BIN)/python bench/booking.py
-	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/whatsapp.py
+	$(BIN)/python bench/broadcast.py --quick
 
 # Re-extract the Italian source strings and merge them into every catalog.
 messages: $(STAMP)

@@ -20,16 +20,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.booking_world import Clock, booking_app, booking_settings, to_the_times
+from tests.databases import postgres_schema
 from tests.desk_chat import Person
 
 TIMES = ["10:00", "10:30", "11:00", "11:30"]
@@ -72,14 +71,6 @@ def race(url: str, people: int, rounds: int) -> dict[str, float]:
     }
 
 
-def postgres_schema(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options={quote(f'-csearch_path={schema}')}", schema
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=50)
@@ -91,15 +82,10 @@ def main() -> None:
         sqlite = race(f"sqlite:///{folder}/bench.db", args.people, args.rounds)
     result["sqlite"] = sqlite
     try:
-        url, schema = postgres_schema(args.postgres)
+        with postgres_schema(args.postgres, "bench") as url:
+            result["postgres"] = race(url, args.people, args.rounds)
     except psycopg.OperationalError as error:
         print(f"PostgreSQL skipped: {error}", file=sys.stderr)
-    else:
-        try:
-            result["postgres"] = race(url, args.people, args.rounds)
-        finally:
-            with psycopg.connect(args.postgres, autocommit=True) as connection:
-                connection.execute(f"DROP SCHEMA {schema} CASCADE")
     for name in ("sqlite", "postgres"):
         if name in result:
             figures = result[name]

@@ -28,19 +28,15 @@ import json
 import logging
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
-from urllib.parse import quote
 
-import psycopg
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
@@ -54,8 +50,9 @@ from bot.channels.telegram import ALLOWED_UPDATES, build_application  # noqa: E4
 from bot.config import SUPPORTED_LOCALES  # noqa: E402
 from bot.menu import ENTRIES  # noqa: E402
 from tests.bot_runner import running_bot, telegram_settings  # noqa: E402
-from tests.conftest import make_settings  # noqa: E402
+from tests.databases import scratch_database  # noqa: E402
 from tests.fake_telegram import BotMessage, FakeTelegram, FakeUser  # noqa: E402
+from tests.settings import make_settings  # noqa: E402
 
 ECHO_TOKEN = "654321:ECHO-BENCH-TOKEN"
 SPORTELLO_USER_IDS = 100_000  # measured users: 100_001..; warm-up users: 190_001..
@@ -271,24 +268,6 @@ def measure(tg: FakeTelegram, talks: Sequence[Talk], cpu_s: float) -> Result:
 # The two bots
 
 
-@contextmanager
-def database(url: str | None) -> Iterator[tuple[str, str]]:
-    """(database URL, kind): a temporary SQLite file, or a fresh PostgreSQL schema."""
-    if url is None:
-        with tempfile.TemporaryDirectory(prefix="sportello-bench-") as directory:
-            yield f"sqlite:///{Path(directory) / 'sportello.db'}", "sqlite"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        separator = "&" if "?" in url else "?"
-        yield f"{url}{separator}options={quote(f'-csearch_path={schema}')}", "postgresql"
-    finally:
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def sportello_concurrency() -> int:
     """Sportello's `concurrent_updates`, read from the Application it builds (no network)."""
     settings = make_settings("sqlite://", telegram_bot_token="1:unused")
@@ -393,7 +372,8 @@ def summary(name: str, result: Result) -> str:
 async def run(args: argparse.Namespace) -> int:
     concurrency = sportello_concurrency()
     async with asyncio.timeout(args.timeout):
-        with database(args.database_url) as (url, kind):
+        kind = "sqlite" if args.database_url is None else "postgresql"
+        with scratch_database(args.database_url) as url:
             sportello, warm = await bench_sportello(url, args.users, args.messages)
         echo_result = await bench_echo(args.users, args.messages, concurrency)
     ratio = sportello.updates_per_s / echo_result.updates_per_s

@@ -18,15 +18,8 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -36,13 +29,14 @@ from sqlalchemy import select  # noqa: E402
 
 from bot.app import App  # noqa: E402
 from bot.models import WhatsAppInbox  # noqa: E402
-from tests.conftest import make_settings  # noqa: E402
+from tests.bot_runner import running_bot  # noqa: E402
+from tests.databases import scratch_database  # noqa: E402
 from tests.fake_whatsapp import (  # noqa: E402
     FakeWhatsApp,
     Phone,
     free_port,
-    running_on_whatsapp,
 )
+from tests.settings import make_settings  # noqa: E402
 
 TYPED = (
     "menu",
@@ -50,23 +44,6 @@ TYPED = (
     "/privacy",
     "quanto valgono i buoni pasto?",
 )
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[str]:
-    """A temporary SQLite file, or a fresh schema in the given PostgreSQL database."""
-    if url is None:
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite:///{directory}/bench.db"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 async def handled(app: App, key: str) -> None:
@@ -90,10 +67,10 @@ async def user(person: Phone, messages: int, latencies: list[float]) -> None:
 
 
 async def main(users: int, messages: int, database_url: str | None) -> dict[str, object]:
-    with database(database_url) as url:
+    with scratch_database(database_url) as url:
         async with FakeWhatsApp() as fake:
             settings = make_settings(url, quiet_hours="off", **fake.settings(free_port()))
-            async with running_on_whatsapp(settings) as app:
+            async with running_bot(settings) as app:
                 people = [
                     Phone(fake, f"39333{n:07d}", f"U{n}", lambda key: handled(app, key))
                     for n in range(users)

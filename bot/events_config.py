@@ -6,16 +6,15 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
+from bot.content import ContentError, load_model
 from bot.knowledge import Texts
 from bot.paths import FLOWS_DIR
 
@@ -82,20 +81,9 @@ class EventsConfig(Strict):
         return next((r for r in self.reminders if r.id == rule_id), None)
 
 
-class EventsConfigError(Exception):
+class EventsConfigError(ContentError):
     """flows/events.yaml is broken; the message lists the problems."""
 
 
 def load_events_config(path: Path = FLOWS_DIR / "events.yaml") -> EventsConfig:
-    try:
-        return EventsConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise EventsConfigError(f"{path.name}: missing") from None
-    except yaml.YAMLError as error:
-        raise EventsConfigError(f"{path.name}: not valid YAML: {error}") from None
-    except ValidationError as error:
-        problems = [
-            f"{path.name}: {'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
-            for item in error.errors()
-        ]
-        raise EventsConfigError("\n".join(problems)) from None
+    return load_model(path, EventsConfig, EventsConfigError)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -79,6 +79,7 @@ def enqueue(
         due_at=due_at or now,
         created_at=now,
         kind=delivery.kind,
+        priority=priority_of(delivery.kind),
         batch=delivery.batch,
     )
     try:
@@ -87,6 +88,11 @@ def enqueue(
     except IntegrityError:
         return False
     return True
+
+
+def priority_of(kind: str) -> int:
+    """One-to-one messages (reminders, alerts) go before announcements and broadcasts."""
+    return 1 if kind in WAITING_KINDS else 0
 
 
 def enqueue_deliveries(session: Session, deliveries: Iterable[Delivery], now: datetime) -> None:
@@ -176,11 +182,7 @@ def due(
             OutboxMessage.channel == channel,
             ~chat_busy,
         )
-        .order_by(
-            case((OutboxMessage.kind.in_(WAITING_KINDS), 1), else_=0),
-            OutboxMessage.due_at,
-            OutboxMessage.id,
-        )
+        .order_by(OutboxMessage.priority, OutboxMessage.due_at, OutboxMessage.id)
     )
     if waiting_kinds:
         query = query.where(OutboxMessage.kind.not_in(waiting_kinds))
@@ -230,6 +232,42 @@ def mine(claimed: Claimed, by: int) -> ColumnElement[bool]:
         & (OutboxMessage.claimed_by == by)
         & OutboxMessage.state.in_((SENDING, UNCERTAIN))
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the attempt on one claimed row ended."""
+
+    id: int
+    attempts: int  # the row's attempts, this one included
+    state: str
+    error: str | None = None
+    sent_at: datetime | None = None
+
+
+def record(session: Session, outcomes: Sequence[Outcome], by: int) -> None:
+    """Each row's own outcome, for rows still in the hands of sender `by`: one statement,
+    run once per row."""
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == bindparam("row"),
+            OutboxMessage.claimed_by == by,
+            # as mine(), without IN: an expanding IN cannot run once per row
+            or_(OutboxMessage.state == SENDING, OutboxMessage.state == UNCERTAIN),
+        )
+        .values(
+            state=bindparam("to"),
+            attempts=bindparam("tries"),
+            last_error=bindparam("error"),
+            sent_at=bindparam("at"),
+        )
+    )
+    rows = [
+        {"row": o.id, "to": o.state, "tries": o.attempts, "error": o.error, "at": o.sent_at}
+        for o in outcomes
+    ]
+    session.connection().execute(statement, rows)  # Core: no ORM bookkeeping per row
 
 
 def mark_uncertain(session: Session, live: Collection[int]) -> list[str]:

@@ -1,10 +1,13 @@
 """The outbox sender: claims due rows at the deployment's pace, sends them, records the outcome.
 
-Per channel, a loop reserves a few send slots from the shared pace (`bot/pace.py`), sleeps
-until the first one, claims that many rows (one per chat), and starts each send at its own
-slot, so different chats go in parallel within the overall rate. Rows are `sending` only while
-their call is under way; no database lock is held during the call. The database work runs on
-the sender's own threads: a long broadcast never blocks the event loop nor the desk's threads.
+Per channel, a loop reserves a burst of send slots from the shared pace (`bot/pace.py`),
+sleeps until the first one, claims that many rows (one per chat), and starts each send at its
+own slot, so different chats go in parallel within the overall rate. A burst covers a fraction
+of a second at the channel's rate, so a faster rate claims more rows per transaction. Rows are
+`sending` only while their call is under way; no database lock is held during the call. The
+outcomes of sends that end while another outcome is being written are written together, in
+one transaction, each row with its own state. The database work runs on the sender's own
+threads: a long broadcast never blocks the event loop nor the desk's threads.
 Replies to users chatting are sent by the channel directly and never wait here.
 """
 
@@ -14,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,9 +53,13 @@ log = logging.getLogger(__name__)
 Send = Callable[[str, Outbound], Awaitable[None]]
 RowSend = Callable[[Claimed], Awaitable[None]]  # a channel that needs the row (kind, id)
 BlockedHook = Callable[[Session, int], None]  # (session, user id): e.g. unsubscribe them
-BURST = 10  # slots reserved, and rows claimed, at a time
+BURST_SECONDS = 0.4  # a burst (slots reserved, rows claimed, at a time) lasts this long
 MAX_IN_FLIGHT = 32  # PTB's pool has 256 connections: replies always find one free
 SEND_TIMEOUT = 60.0  # a call still unanswered by then has an unknown fate
+# Platforms count over a sliding window: a late send followed by on-time ones would put one
+# too many in some window. A send waits until the one `rate` sends back is this much more
+# than a window old (the margin covers the trip to the platform).
+WINDOW_MARGIN = 1.02
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -84,10 +92,13 @@ class OutboxSender:
         self.on_blocked: list[BlockedHook] = []
         self.chat_gap = timedelta(seconds=1 / settings.outbox_chat_rate)
         self._paces: dict[str, Pace] = {}
+        self._starts: dict[str, deque[float]] = {}  # recent send times per channel
         self._paused_until = 0.0
         self._closing = asyncio.Event()
         self._running = asyncio.Lock()
         self._again = False  # rows were queued while a drain was running
+        self._outcomes: list[outbox.Outcome] = []  # ended sends, waiting to be written
+        self._recording = asyncio.Lock()
         self._threads = ThreadPoolExecutor(4, thread_name_prefix="outbox")
 
     def serve(self, senders: Mapping[str, Send]) -> None:
@@ -138,9 +149,16 @@ class OutboxSender:
     async def _drain(self, channel: str) -> int:
         sends: set[asyncio.Task[int]] = set()
         sent = 0
+        burst = burst_of(self.profile(channel).rate)
+        full = False  # the last claim got all it asked for: more rows are likely waiting
         while not self._closing.is_set():
-            room = outbox_room(len(sends))
-            count = await self._db(self._sendable, channel, room) if room else 0
+            room = outbox_room(len(sends), burst)
+            if room < burst:  # whole bursts only: fewer, larger transactions
+                count = 0
+            elif full:  # no need to look first
+                count = room
+            else:
+                count = await self._db(self._sendable, channel, room)
             if not count and sends:
                 done, sends = await asyncio.wait(sends, return_when=asyncio.FIRST_COMPLETED)
                 sent += sum(task.result() for task in done)
@@ -154,7 +172,9 @@ class OutboxSender:
             start = await self._db(self._pace(channel).reserve, count, self._now_or_later())
             if not await self._sleep_until(start):
                 break
-            for index, claimed in enumerate(await self._db(self._claim, channel, count)):
+            claimed_rows = await self._db(self._claim, channel, count)
+            full = len(claimed_rows) == count  # if not, the slots left over go unused
+            for index, claimed in enumerate(claimed_rows):
                 at = start + index / self.profile(channel).rate
                 sends.add(asyncio.create_task(self._send_at(at, channel, claimed)))
         results = await asyncio.gather(*sends)
@@ -163,6 +183,7 @@ class OutboxSender:
     async def _send_at(self, at: float, channel: str, claimed: Claimed) -> int:
         """Sends one claimed row at its slot (or gives it back if sending stopped meanwhile)."""
         await self._sleep_until(at)
+        await self._keep_window(channel)
         if self._closing.is_set() or time.time() < self._paused_until:
             await self._db(self._give_back, claimed, None)
             return 0
@@ -175,14 +196,28 @@ class OutboxSender:
             await self._db(self._fail, claimed, failure)
         except (AnswerLost, TimeoutError) as lost:
             log.warning("outbox %s: fate unknown, not resent: %r", claimed.key, lost)
-            await self._db(self._finish, claimed, UNCERTAIN, repr(lost))
+            await self._record(claimed, UNCERTAIN, repr(lost))
         except Exception as error:
             log.warning("outbox %s: send failed: %s", claimed.key, error)
             await self._db(self._retry, claimed, str(error))
         else:
-            await self._db(self._finish, claimed, SENT, None)
+            await self._record(claimed, SENT, None)
             return 1
         return 0
+
+    async def _record(self, claimed: Claimed, state: str, error: str | None) -> None:
+        """Writes the outcome, with those of the sends that ended while the last was written.
+
+        Whoever holds the lock writes everything gathered so far; a send's outcome is written
+        when its own turn comes, at the latest.
+        """
+        sent_at = datetime.now(UTC) if state == SENT else None  # real time: the pace's
+        outcome = outbox.Outcome(claimed.id, claimed.attempts + 1, state, error, sent_at)
+        self._outcomes.append(outcome)
+        async with self._recording:
+            outcomes, self._outcomes = self._outcomes, []
+            if outcomes:
+                await self._db(self._write_outcomes, outcomes)
 
     async def _send(self, channel: str, claimed: Claimed) -> None:
         if channel in self.row_senders:
@@ -204,6 +239,19 @@ class OutboxSender:
         log.warning("outbox: %s asks to wait %.1f s", channel, throttled.retry_after)
         await self._db(self._pace(channel).pause, until)
         await self._db(self._give_back, claimed, str(throttled))
+
+    async def _keep_window(self, channel: str) -> None:
+        """Waits while starting now would make more than `rate` sends in a window."""
+        rate = self.profile(channel).rate
+        count = max(1, int(rate))
+        starts = self._starts.setdefault(channel, deque(maxlen=count))
+        if starts.maxlen != count:
+            starts = self._starts[channel] = deque(starts, maxlen=count)
+        span = count / rate * WINDOW_MARGIN
+        # Other sends append meanwhile: look again after each sleep (a deadline, no event).
+        while len(starts) == count and (wait := starts[0] + span - time.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+        starts.append(time.time())
 
     def _now_or_later(self) -> float:
         return max(time.time(), self._paused_until)
@@ -250,6 +298,10 @@ class OutboxSender:
     def _claim(self, channel: str, limit: int) -> list[Claimed]:
         with self.database.transaction() as session:
             return outbox.claim(session, self._candidates(channel), limit, self.instance)
+
+    def _write_outcomes(self, outcomes: list[outbox.Outcome]) -> None:
+        with self.database.transaction() as session:
+            outbox.record(session, outcomes, self.instance)
 
     def _finish(self, claimed: Claimed, state: str, error: str | None) -> None:
         sent_at = datetime.now(UTC) if state == SENT else None  # real time: the pace's
@@ -299,6 +351,12 @@ class OutboxSender:
         session.execute(statement.values(attempts=claimed.attempts + 1, **values))
 
 
-def outbox_room(in_flight: int) -> int:
+def burst_of(rate: float) -> int:
+    """Rows claimed at a time: a fraction of a second's worth, half the sends in the air at
+    most (the next burst is claimed while the last one is still out)."""
+    return max(1, min(MAX_IN_FLIGHT // 2, round(rate * BURST_SECONDS)))
+
+
+def outbox_room(in_flight: int, burst: int) -> int:
     """How many more rows may be claimed now."""
-    return max(0, min(BURST, MAX_IN_FLIGHT - in_flight))
+    return max(0, min(burst, MAX_IN_FLIGHT - in_flight))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import App
 from bot.config import Settings
 from bot.db import Database
-from tests.conftest import make_settings
+from tests.clock import MovingClock
 from tests.desk_chat import Person
+from tests.settings import make_settings
 
 BOOKING_FILE = Path(__file__).parent / "data" / "booking.yaml"
 ADA, BRUNO = 4242, 4343  # the operators of tests/data/booking.yaml, both staff
@@ -18,16 +19,10 @@ MONDAY_8AM = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 08:00 in Rome
 
 
 @dataclass
-class Clock:
-    """Time as the test wants it; the app reads it for every turn and job."""
+class Clock(MovingClock):
+    """Booking tests start on Monday 23 November 2026 at 08:00 in Rome."""
 
     now: datetime = MONDAY_8AM
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def booking_settings(database_url: str, **values: object) -> Settings:

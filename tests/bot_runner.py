@@ -10,8 +10,8 @@ from bot.app import App
 from bot.config import Settings
 from bot.db import Database
 from bot.desk import Clock, utc_clock
-from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
+from tests.settings import make_settings
 
 
 def telegram_settings(tg: FakeTelegram, database_url: str, **values: object) -> Settings:
@@ -25,7 +25,8 @@ def telegram_settings(tg: FakeTelegram, database_url: str, **values: object) -> 
 
 @asynccontextmanager
 async def running_bot(settings: Settings, clock: Clock = utc_clock) -> AsyncIterator[App]:
-    """Sportello serving Telegram (polling, or webhook with WEBHOOK_URL) until the block ends."""
+    """Sportello serving the channels its settings configure (Telegram by polling or webhook,
+    WhatsApp) until the block ends."""
     Database(settings.database_url).upgrade()
     app = App(settings, clock)
     stop = asyncio.Event()

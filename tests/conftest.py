@@ -1,17 +1,20 @@
-"""Shared fixtures: a database on SQLite and, when configured, on PostgreSQL."""
+"""Shared fixtures: a database on SQLite and, when configured, on PostgreSQL; a clock the
+test moves; the fake WhatsApp Cloud API."""
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg
 import pytest
 
 from bot.config import Settings
+from tests.booking_world import Clock
+from tests.databases import postgres_schema
+from tests.fake_whatsapp import FakeWhatsApp
+from tests.settings import make_settings
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
@@ -38,29 +41,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'sportello.db'}"
         return
-    base = postgres_or_skip()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def make_settings(database_url: str, **values: object) -> Settings:
-    """Settings for a test: nothing read from the environment or a .env file."""
-    defaults: dict[str, object] = {
-        "database_url": database_url,
-        "telegram_bot_token": None,
-        "staff_user_ids": frozenset({4242}),
-        "staff_chat_id": None,
-        "default_locale": "it",
-        "secret_key": "test-secret",
-    }
-    return Settings.model_construct(**{**Settings().model_dump(), **defaults, **values})
+    with postgres_schema(postgres_or_skip()) as url:
+        yield url
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The test's own time, moved by hand."""
+    return Clock()
+
+
+@pytest.fixture
+async def wa(clock: Clock) -> AsyncIterator[FakeWhatsApp]:
+    async with FakeWhatsApp(clock) as fake:
+        yield fake
+        fake.assert_no_refusals()

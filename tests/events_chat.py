@@ -4,7 +4,7 @@ the real outbox sender, and phones that collect what it delivers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -14,21 +14,18 @@ from bot.db import Database
 from bot.messages import Answer, Outbound
 from bot.models import Event, OutboxMessage
 from bot.outbox import PermanentFailure
-from tests.conftest import make_settings
+from tests.clock import MovingClock
 from tests.desk_chat import Person, text_of
+from tests.settings import make_settings
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # Monday 1 March 2027, 10:00 in Rome
 
 
 @dataclass
-class Clock:
+class Clock(MovingClock):
+    """Events tests start on Monday 1 March 2027 at 10:00 in Rome."""
+
     now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass

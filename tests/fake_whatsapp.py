@@ -17,8 +17,8 @@ import itertools
 import json
 import socket
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -34,11 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import App
-from bot.config import Settings
-from bot.db import Database
-from bot.desk import Clock, utc_clock
 from bot.models import WhatsAppInbox
-from tests.bot_runner import _until_started
 from tests.fake_telegram import serve_asgi
 
 VERSION, PHONE_NUMBER_ID, TOKEN = "v21.0", "109876543210", "EAAG-test-token"
@@ -416,21 +412,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@asynccontextmanager
-async def running_on_whatsapp(settings: Settings, clock: Clock = utc_clock) -> AsyncIterator[App]:
-    """Sportello serving WhatsApp (and Telegram if configured) until the block ends."""
-    Database(settings.database_url).upgrade()
-    app = App(settings, clock)
-    stop = asyncio.Event()
-    serving = asyncio.create_task(app.serve(stop))
-    await _until_started(app, serving)
-    try:
-        yield app
-    finally:
-        stop.set()
-        await asyncio.wait_for(serving, 15)
 
 
 def phone(fake: FakeWhatsApp, app: App, wa_id: str, name: str) -> Phone:

@@ -21,11 +21,6 @@ from tests.desk_chat import Person
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def app(database_url: str, clock: Clock) -> App:
     return booking_app(booking_settings(database_url), clock)
 

@@ -19,11 +19,6 @@ STAFF_GROUP = "-1001"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def app(database_url: str, clock: Clock) -> App:
     return booking_app(booking_settings(database_url, staff_chat_id=int(STAFF_GROUP)), clock)
 

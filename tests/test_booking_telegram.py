@@ -23,11 +23,6 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 async def bot(tg: FakeTelegram, database_url: str, clock: Clock) -> AsyncIterator[App]:
     settings = booking_settings(
         database_url,

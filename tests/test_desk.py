@@ -13,8 +13,8 @@ from bot.desk import Desk
 from bot.messages import Answer, Kind
 from bot.models import OutboxMessage, User
 from bot.turn import Command, Feature, Turn
-from tests.conftest import make_settings
 from tests.desk_chat import Person, make_app
+from tests.settings import make_settings
 
 
 @pytest.fixture

@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from bot.app import App
-from bot.config import Settings
-from bot.db import Database
-from tests.bot_runner import _until_started, telegram_settings
+from tests.bot_runner import running_bot, telegram_settings
 from tests.events_chat import Clock
 from tests.fake_telegram import FakeTelegram, FakeUser
 
 STAFF = 4242
-
-
-@asynccontextmanager
-async def running_bot_at(settings: Settings, clock: Clock) -> AsyncIterator[App]:
-    """Sportello on the fake Bot API, with a clock the test moves."""
-    Database(settings.database_url).upgrade()
-    app = App(settings, clock=clock)
-    stop = asyncio.Event()
-    serving = asyncio.create_task(app.serve(stop))
-    await _until_started(app, serving)
-    try:
-        yield app
-    finally:
-        stop.set()
-        await asyncio.wait_for(serving, 15)
 
 
 async def step(user: FakeUser, label: str) -> str:
@@ -74,7 +53,7 @@ async def test_announce_rsvp_and_reminder_on_telegram(database_url: str) -> None
     clock = Clock()
     async with FakeTelegram() as tg:
         settings = telegram_settings(tg, database_url, outbox_chat_rate=100.0)
-        async with running_bot_at(settings, clock) as app:
+        async with running_bot(settings, clock) as app:
             anna = tg.user(5001, first_name="Anna", language_code="it")
             staff = tg.user(STAFF, first_name="Staff", language_code="it")
             await subscribe(anna)

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.app import App
+from bot.config import Settings
 from bot.db import Database
 from bot.markup import text
 from bot.messages import Address, Delivery, Reply
 from bot.models import OutboxMessage, User
+from bot.sender import burst_of, outbox_room
 from tests.bot_runner import running_bot, telegram_settings
 from tests.fake_telegram import FakeTelegram, RateLimit
 
@@ -92,10 +94,10 @@ async def test_a_broadcast_keeps_to_the_overall_rate_with_chats_in_parallel(
         await eventually(lambda: states(app)["sent"] == len(users))
         elapsed = time.monotonic() - started
     assert received(tg) == {user_id: 1 for user_id in users}
-    # Slots are 40 ms apart when they leave; a busy machine bunches a few on arrival.
+    # Slots are 40 ms apart when they leave and no second holds more than 25 starts; a busy
+    # machine bunches a few on arrival. (Over less than two seconds the average may be above
+    # 25: sends that left late catch up within the next window, as the platform allows.)
     assert tg.peak_rate() <= 25 * 1.2
-    first, last = tg.writes[0][0], tg.writes[-1][0]
-    assert 49 / (last - first) <= 25 * 1.05  # on average, within the rate
     assert elapsed < 50 / 25 + 5
     assert tg.rejected == []
 
@@ -251,3 +253,31 @@ async def test_rows_a_dead_sender_left_sending_become_uncertain_and_staff_hear_o
     assert "7 messaggi dall'esito incerto" in alert.text
     assert "b1:1" in alert.text and "(e altri 2)" in alert.text
     assert set(received(tg)) == {STAFF}
+
+
+def test_a_reminder_queued_behind_a_broadcast_goes_first(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    database.upgrade()
+    now = datetime.now(UTC)
+    reminder = Delivery(Address("telegram", "99"), Reply(text("Domani")), "r:99", kind="reminder")
+    with database.transaction() as session:
+        outbox.enqueue_deliveries(session, [*broadcast(range(1, 6)), reminder], now)
+        first = session.execute(outbox.due("telegram", now, timedelta(seconds=1))).first()
+    database.dispose()
+    assert first is not None and first.chat_id == "99"
+
+
+@pytest.mark.parametrize(
+    ("rate", "in_flight", "room"),
+    [
+        (25, 0, 10),  # 0.4 s at 25/s
+        (1, 0, 1),  # never less than one
+        (1000, 0, 16),  # at most half the sends in the air
+        (25, 28, 4),  # the rest of the room
+        (25, 32, 0),  # full
+    ],
+)
+def test_the_sender_claims_a_fraction_of_a_second_at_a_time(
+    rate: float, in_flight: int, room: int
+) -> None:
+    assert outbox_room(in_flight, burst_of(rate)) == room

@@ -33,7 +33,7 @@ from bot.survey_io import (
 )
 from bot.survey_report import write_report
 from bot.survey_results import chart_png, stats, summary_text
-from tests.conftest import make_settings
+from tests.settings import make_settings
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SURVEY = load_survey()

@@ -14,7 +14,7 @@ from bot.channels.whatsapp import WhatsAppChannel
 from bot.config import ConfigError, Settings
 from bot.models import WhatsAppInbox
 from tests.booking_world import Clock
-from tests.conftest import make_settings
+from tests.bot_runner import running_bot
 from tests.fake_telegram import FakeTelegram
 from tests.fake_whatsapp import (
     VERIFY_TOKEN,
@@ -22,28 +22,16 @@ from tests.fake_whatsapp import (
     free_port,
     handled,
     phone,
-    running_on_whatsapp,
 )
+from tests.settings import make_settings
 
 ANNA = "393331234567"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def wa(clock: Clock) -> AsyncIterator[FakeWhatsApp]:
-    async with FakeWhatsApp(clock) as fake:
-        yield fake
-        fake.assert_no_refusals()
-
-
-@pytest.fixture
 async def app(wa: FakeWhatsApp, database_url: str, clock: Clock) -> AsyncIterator[App]:
     settings = make_settings(database_url, quiet_hours="off", **wa.settings(free_port()))
-    async with running_on_whatsapp(settings, clock) as running:
+    async with running_bot(settings, clock) as running:
         yield running
 
 
@@ -117,7 +105,7 @@ async def test_telegram_and_whatsapp_share_one_web_server(
             webhook_secret="s3cr3t-token",
             **wa.settings(port),
         )
-        async with running_on_whatsapp(settings, clock) as app:
+        async with running_bot(settings, clock) as app:
             bruno = tg.user(1012, first_name="Bruno")
             await bruno.send("/start")
             assert (await bruno.next_message()).text.startswith("Ciao Bruno!")

@@ -10,23 +10,12 @@ from sqlalchemy import select
 from bot.app import App
 from bot.models import Booking, Rsvp, SurveyResponse
 from tests.booking_world import Clock, booking_settings
+from tests.bot_runner import running_bot
 from tests.desk_chat import Person
 from tests.events_chat import create_event
-from tests.fake_whatsapp import FakeWhatsApp, Phone, free_port, phone, running_on_whatsapp
+from tests.fake_whatsapp import FakeWhatsApp, Phone, free_port, phone
 
 ANNA = "393331234567"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def wa(clock: Clock) -> AsyncIterator[FakeWhatsApp]:
-    async with FakeWhatsApp(clock) as fake:
-        yield fake
-        fake.assert_no_refusals()
 
 
 @pytest.fixture
@@ -34,7 +23,7 @@ async def app(wa: FakeWhatsApp, database_url: str, clock: Clock) -> AsyncIterato
     settings = booking_settings(
         database_url, quiet_hours="off", whatsapp_chat_gap=0, **wa.settings(free_port())
     )
-    async with running_on_whatsapp(settings, clock) as running:
+    async with running_bot(settings, clock) as running:
         yield running
 
 

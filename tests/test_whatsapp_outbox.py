@@ -14,23 +14,12 @@ from bot.markup import text
 from bot.messages import Address, Delivery, Reply
 from bot.models import OutboxMessage, WhatsAppSent
 from tests.booking_world import Clock
-from tests.conftest import make_settings
-from tests.fake_whatsapp import FakeWhatsApp, Phone, free_port, phone, running_on_whatsapp
+from tests.bot_runner import running_bot
+from tests.fake_whatsapp import FakeWhatsApp, Phone, free_port, phone
+from tests.settings import make_settings
 
 ANNA, BOB = "393331234567", "447700900123"
 NEWS = "📣 Seminario: welfare aziendale 2027\nGiovedì alle 18:30, sala consiliare."
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def wa(clock: Clock) -> AsyncIterator[FakeWhatsApp]:
-    async with FakeWhatsApp(clock) as fake:
-        yield fake
-        fake.assert_no_refusals()
 
 
 @pytest.fixture
@@ -38,7 +27,7 @@ async def app(wa: FakeWhatsApp, database_url: str, clock: Clock) -> AsyncIterato
     settings = make_settings(
         database_url, quiet_hours="off", whatsapp_chat_gap=0, **wa.settings(free_port())
     )
-    async with running_on_whatsapp(settings, clock) as running:
+    async with running_bot(settings, clock) as running:
         yield running
 
 
