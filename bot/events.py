@@ -40,7 +40,7 @@ from bot.messages import (
 from bot.models import Event, Reminder, Rsvp, User
 from bot.payload import Signer
 from bot.reminders import Due
-from bot.subscriptions import subscription
+from bot.subscriptions import subscription, unsubscribe
 from bot.turn import Stale, Turn
 
 SCHEDULED, ANNOUNCED, CANCELLED = "scheduled", "announced", "cancelled"
@@ -445,6 +445,30 @@ class EventsDesk:
             for message in (reply, ics_file):
                 deliveries.append(Delivery(address_of(user), message))
         return deliveries
+
+    def forget(self, turn: Turn) -> Answer:
+        """Before consent is withdrawn or data erased: nothing more goes out to this person,
+        and the places they held at upcoming events go to the waiting list."""
+        unsubscribe(turn.session, turn.user.id)
+        held = turn.session.scalars(
+            select(Rsvp)
+            .join(Event, Event.id == Rsvp.event_id)
+            .where(
+                Rsvp.user_id == turn.user.id,
+                Rsvp.answer == YES,
+                Rsvp.waiting.is_(False),
+                Event.status != CANCELLED,
+                Event.starts_at > turn.now,
+            )
+        ).all()
+        deliveries: list[Delivery] = []
+        for seat in held:
+            event = turn.session.get_one(Event, seat.event_id)
+            cancel_event_reminders(turn.session, event.id, turn.user.id)
+            turn.session.delete(seat)
+            turn.session.flush()
+            deliveries += self.promote(turn.session, event, turn.now, turn.signer, turn.settings)
+        return Answer(deliveries=tuple(deliveries))
 
     # Feedback ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from bot.events_staff import FLOW as STAFF_FLOW
 from bot.events_staff import StaffEvents, staff_buttons
 from bot.events_staff import commands as staff_commands
 from bot.i18n import N_
-from bot.subscriptions import Subscriptions, forget
+from bot.subscriptions import Subscriptions
 from bot.turn import Command, Feature
 
 N_SUBSCRIBE = N_("ricevi gli avvisi di eventi e seminari")
@@ -45,7 +45,7 @@ def features(config: EventsConfig) -> tuple[Feature, Feature]:
         },
         flow=desk.on_text,
         reminders=desk.renderers(),
-        forget=forget,
+        forget=desk.forget,
     )
     staff_side = Feature(
         name=STAFF_FLOW,

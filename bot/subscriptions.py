@@ -81,12 +81,6 @@ def unsubscribe(session: Session, user_id: int) -> bool:
     return found is not None and found.active
 
 
-def forget(turn: Turn) -> Answer:
-    """Before consent is withdrawn or data erased: nothing more goes out to this person."""
-    unsubscribe(turn.session, turn.user.id)
-    return Answer()
-
-
 def on_blocked(session: Session, user_id: int) -> None:
     """The outbox's hook for a user who blocked the bot: no more announcements to them."""
     unsubscribe(session, user_id)

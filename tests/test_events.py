@@ -119,6 +119,24 @@ async def test_waiting_list_and_the_notice_when_a_place_frees(desk: Desk) -> Non
     assert isinstance(calendar, Document)
 
 
+async def test_a_place_freed_by_erasing_ones_data_goes_to_the_waiting_list(desk: Desk) -> None:
+    anna, bruno = desk.person("7"), desk.person("8", "Bruno")
+    for person in (anna, bruno):
+        subscribe(person, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
+    create_event(desk.person("4242", "Staff"), capacity="1")
+    await desk.tick()
+    desk.received(anna), desk.received(bruno)
+    anna.press("Ci sarò")
+    bruno.press("Ci sarò")  # waiting
+    anna.send("/cancella")
+    anna.press("Sì, cancella tutto")
+    await desk.tick()
+    place, _calendar = desk.phones.inbox.pop("8")
+    assert "Si è liberato un posto" in text_of(place)
+    with desk.app.database.transaction() as session:
+        assert session.scalars(select(Rsvp.waiting)).all() == [False]  # Bruno's, with a place
+
+
 async def test_reminders_carry_the_place_and_skip_those_who_said_no(desk: Desk) -> None:
     anna, bruno = desk.person("7"), desk.person("8", "Bruno")
     for person in (anna, bruno):
