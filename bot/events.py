@@ -137,7 +137,11 @@ def announcement(
     return Reply(text, rsvp_keyboard(event, seat, button), replace)
 
 
-def calendar_file(event: Event, config: EventsConfig, now: datetime) -> Document:
+def calendar_file(
+    event: Event, config: EventsConfig, now: datetime, *, update: bool = False
+) -> Document:
+    """The event for the person's calendar; `update` replaces a copy sent before (same UID,
+    a higher sequence), which a cancelled event marks as cancelled."""
     content = ics.calendar(
         uid=f"sportello-event-{event.id}@smp",
         title=event.title,
@@ -147,9 +151,15 @@ def calendar_file(event: Event, config: EventsConfig, now: datetime) -> Document
         location=event.place,
         url=event.link,
         sequence=event.edition,
+        cancelled=event.status == CANCELLED,
         stamp=now,
     )
-    caption = Rich() + _("Aggiungi l'evento al tuo calendario.")
+    if event.status == CANCELLED:
+        caption = Rich() + _("Apri il file per segnare l'evento come annullato nel calendario.")
+    elif update:
+        caption = Rich() + _("Apri il file per aggiornare l'evento nel tuo calendario.")
+    else:
+        caption = Rich() + _("Aggiungi l'evento al tuo calendario.")
     return Document(f"evento-{event.id}.ics", content, ics.MIME_TYPE, caption)
 
 

@@ -21,6 +21,7 @@ from bot.events import (
     EventsDesk,
     address_of,
     announcement,
+    calendar_file,
     cancel_event_reminders,
     counts,
     preview_button,
@@ -256,6 +257,7 @@ class EventsManager:
             raise Stale
         was_announced = event.status == ANNOUNCED
         event.status, event.updated_at, event.reported_at = CANCELLED, turn.now, turn.now
+        event.edition += 1  # the cancelling calendar file replaces the one sent before
         cancel_event_reminders(turn.session, event.id)
         self._drop_queued(turn.session, event.id)
         told = (
@@ -290,7 +292,7 @@ class EventsManager:
             .join(User, User.id == Rsvp.user_id)
             .where(Rsvp.event_id == event.id, Rsvp.answer == YES)
         ).all()
-        for _seat, user in seats:
+        for seat, user in seats:
             with use_locale(user.locale, settings.zone):
                 text = join(
                     [
@@ -300,9 +302,29 @@ class EventsManager:
                         ).format(title=event.title, when=when(event)),
                     ]
                 )
+                ics_file = calendar_file(event, self.config, now)
             key = f"event:{event.id}:cancelled:{user.id}"
             outbox.enqueue(session, Delivery(address_of(user), Reply(text), key), now)
+            if not seat.waiting:  # the waiting list got no calendar file
+                outbox.enqueue(session, Delivery(address_of(user), ics_file, f"{key}:ics"), now)
         return len(seats)
+
+    def _update_calendars(
+        self, session: Session, event: Event, now: datetime, settings: Settings
+    ) -> None:
+        """Those with a place got a calendar file: the corrected one replaces it."""
+        holders = session.scalars(
+            select(User)
+            .join(Rsvp, Rsvp.user_id == User.id)
+            .where(Rsvp.event_id == event.id, Rsvp.answer == YES, Rsvp.waiting.is_(False))
+        ).all()
+        for user in holders:
+            with use_locale(user.locale, settings.zone):
+                ics_file = calendar_file(event, self.config, now, update=True)
+            key = f"event:{event.id}:e{event.edition}:ics:{user.id}"
+            # as the correction (it waits out quiet hours as that does), and after it
+            delivery = Delivery(address_of(user), ics_file, key, kind="announcement")
+            outbox.enqueue(session, delivery, now)
 
     # Edit ---------------------------------------------------------------------------------
 
@@ -394,6 +416,8 @@ class EventsManager:
             corrected = self._correct(turn.session, event, turn.now, turn.signer, turn.settings)
             if moved:
                 self._replan(turn.session, event, turn.now, turn.settings)
+            if data["field"] != "capacity":
+                self._update_calendars(turn.session, event, turn.now, turn.settings)
             deliveries = self.desk.promote(
                 turn.session, event, turn.now, turn.signer, turn.settings
             )

@@ -43,10 +43,12 @@ def calendar(
     location: str = "",
     url: str | None = None,
     sequence: int = 0,
+    cancelled: bool = False,
     stamp: datetime,
 ) -> bytes:
     """A calendar with one event."""
-    event = Event(uid, starts_at, starts_at + duration, title, description, location, url, sequence)
+    end = starts_at + duration
+    event = Event(uid, starts_at, end, title, description, location, url, sequence, cancelled)
     return calendar_of([event], stamp)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from bot.messages import Document, Inbound, Kind, Reply
 from bot.models import Reminder, Rsvp, Subscription
-from tests.desk_chat import text_of
+from tests.desk_chat import Person, text_of
 from tests.events_chat import Desk, create_event, event_row, make_desk, subscribe
 
 
@@ -179,6 +180,19 @@ async def test_feedback_the_next_day_reaches_the_staff_view(desk: Desk) -> None:
     assert "✅ Ci sarò: 1" in view
 
 
+def ics_content(person: Person) -> bytes:
+    """The calendar file among the last messages the person received."""
+    [document] = [m for m in person.answers[-1].replies if isinstance(m, Document)]
+    return document.content
+
+
+def sequence(content: bytes) -> int:
+    """The version of a calendar file: a higher one replaces the copy a calendar holds."""
+    found = re.search(rb"SEQUENCE:(\d+)", content)
+    assert found is not None
+    return int(found[1])
+
+
 async def test_an_edit_sends_the_correction_and_a_cancel_tells_the_yes(desk: Desk) -> None:
     anna, bruno = desk.person("7"), desk.person("8", "Bruno")
     for person in (anna, bruno):
@@ -188,6 +202,7 @@ async def test_an_edit_sends_the_correction_and_a_cancel_tells_the_yes(desk: Des
     await desk.tick()
     desk.received(anna), desk.received(bruno)
     anna.press("Ci sarò")
+    first = ics_content(anna)
     staff.press("Apri l'evento")
     staff.press("Modifica")
     staff.press("Luogo o collegamento")
@@ -196,16 +211,21 @@ async def test_an_edit_sends_the_correction_and_a_cancel_tells_the_yes(desk: Des
     [saved] = staff.press("Salva e invia la correzione")
     assert "2 persone" in saved
     await desk.tick()
-    [correction] = desk.received(anna)
+    [correction, calendar] = desk.received(anna)  # she had a place: her calendar too
     assert "Correzione" in correction and "https://meet.example.org/smp" in correction
+    assert "aggiornare l'evento nel tuo calendario" in calendar
+    updated = ics_content(anna)
+    assert sequence(updated) > sequence(first) and b"URL:https://meet.example.org/smp" in updated
     assert len(desk.received(bruno)) == 1
     staff.press("Apri l'evento")
     staff.press("Annulla l'evento")
     [cancelled] = staff.press("Sì, annulla l'evento")
     assert "Ho avvisato 1 persona" in cancelled
     await desk.tick()
-    [told] = desk.received(anna)
-    assert "annullato" in told
+    [told, calendar] = desk.received(anna)
+    assert "annullato" in told and "segnare l'evento come annullato" in calendar
+    cancelling = ics_content(anna)
+    assert sequence(cancelling) > sequence(updated) and b"STATUS:CANCELLED" in cancelling
     assert desk.received(bruno) == []  # he had not answered yes
     [stale] = anna.press("Forse")  # the old announcement's button
     assert "annullato" in stale
@@ -380,8 +400,9 @@ async def test_a_new_date_moves_the_reminders(desk: Desk) -> None:
     staff.send("19/3/2027 18:30")
     staff.press("Salva e invia la correzione")
     await desk.tick()
-    [correction] = desk.received(anna)
+    [correction, _calendar] = desk.received(anna)
     assert "venerdì 19 marzo 2027, 18:30" in correction
+    assert b"DTSTART:20270319T173000Z" in ics_content(anna)  # her calendar moves too
     with desk.app.database.transaction() as session:
         pending = session.scalars(
             select(Reminder.due_at).where(Reminder.state == "pending").order_by(Reminder.due_at)
