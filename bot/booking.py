@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot import booking_staff, booking_store, menu, privacy
+from bot.booking_calendar import describe, ics_for
 from bot.booking_setup import BookingSetup
 from bot.booking_store import Request
 from bot.i18n import _, current_locale, format_day, format_moment, format_time, ngettext
-from bot.ics import MIME_TYPE, Event, calendar_of
-from bot.markup import Rich, bold, join, text, to_plain
-from bot.messages import Answer, Button, Document, Kind, Outbound, Reply, rows, say
+from bot.markup import Rich, bold, join, text
+from bot.messages import Answer, Button, Kind, Outbound, Reply, rows, say
 from bot.models import Booking
 from bot.phone import BadPhone, normalise_phone, readable_phone
 from bot.reminders import Due
@@ -32,37 +32,6 @@ def parse_stamp(value: str) -> datetime:
         return datetime.strptime(value, STAMP).replace(tzinfo=UTC)
     except ValueError:
         raise Stale from None
-
-
-def describe(booking: Booking, setup: BookingSetup) -> Rich:
-    """A booking as the user reads it: when, how, about what, which number."""
-    topic = setup.topic(booking.topic)
-    how = _("📞 Telefonata") if booking.mode == "phone" else _("🎥 Videochiamata")
-    lines: list[Rich | str] = [
-        bold(f"{how} · {format_moment(booking.starts_at)}"),
-        _("Argomento: {topic}").format(topic=topic.label.get(current_locale()) if topic else "—"),
-        _("Numero: {phone}").format(phone=readable_phone(booking.phone) if booking.phone else "—"),
-    ]
-    if booking.mode == "video":
-        link = setup.video_link_of(booking.operator_id)
-        lines.append(_("Link della videochiamata: {link}").format(link=link))
-    if booking.note:
-        lines.append(_("Nota: {note}").format(note=booking.note))
-    return join(lines)
-
-
-def ics_for(booking: Booking, setup: BookingSetup, now: datetime) -> Document:
-    """The call as a calendar file, for the user's own calendar."""
-    link = setup.video_link_of(booking.operator_id) if booking.mode == "video" else None
-    event = Event(
-        uid=f"booking-{booking.id}@sportello",
-        start=booking.starts_at,
-        end=booking.ends_at,
-        summary=_("Richiamata della Società Mutua Piemonte"),
-        description=to_plain(describe(booking, setup)),
-        location=link or "",
-    )
-    return Document("richiamata.ics", calendar_of([event], now), MIME_TYPE)
 
 
 def shared(phone: str) -> str:
@@ -364,7 +333,8 @@ class BookingDesk:
             self._booking_buttons(turn, booking),
         )
         staff = booking_staff.announce(turn, self.setup, booking, event)
-        return Answer((confirmation, ics_for(booking, self.setup, turn.now)), staff.deliveries)
+        calendar = ics_for(booking, self.setup, turn.now, replaces=moving)
+        return Answer((confirmation, calendar), staff.deliveries)
 
     # The user's bookings ------------------------------------------------------
 
@@ -431,7 +401,8 @@ class BookingDesk:
             buttons=rows(turn.button(_("📞 Fissa una richiamata"), "callback")),
             replace=True,
         )
-        return answer + staff
+        calendar = ics_for(booking, self.setup, turn.now, cancelled=True)
+        return answer + Answer((calendar,)) + staff
 
     def on_keep(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
         return say(

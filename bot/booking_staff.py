@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import alerts, booking_store, outbox, replies
+from bot.booking_calendar import ics_for
 from bot.booking_setup import BookingSetup
 from bot.config import Settings
 from bot.db import Database
@@ -252,7 +253,8 @@ class StaffDesk:
             "Ci dispiace: lo staff ha dovuto annullare la richiamata di {moment}. Puoi "
             "fissarne un'altra quando vuoi."
         )
-        return self._card(turn, booking) + self._tell_user(turn, booking, message, "cancelled")
+        told = self._tell_user(turn, booking, message, "cancelled", with_calendar=True)
+        return self._card(turn, booking) + told
 
     def on_show(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         return self._card(turn, self._booking(turn, args))
@@ -267,8 +269,16 @@ class StaffDesk:
         booking.taken_by = turn.inbound.sender.platform_id
         booking_store.close(turn.session, booking, status, turn.now, "staff")
 
-    def _tell_user(self, turn: Turn, booking: Booking, message: str, event: str) -> Answer:
-        """A message to the person whose call it was, in their language, via the outbox."""
+    def _tell_user(
+        self,
+        turn: Turn,
+        booking: Booking,
+        message: str,
+        event: str,
+        with_calendar: bool = False,
+    ) -> Answer:
+        """A message to the person whose call it was, in their language, via the outbox; with
+        a calendar file that marks the call cancelled, when it is."""
         user = turn.session.get(User, booking.user_id)
         if user is None:
             return Answer()
@@ -278,8 +288,15 @@ class StaffDesk:
                 text(body),
                 rows(turn.button(_("📞 Fissa una richiamata"), "callback")),
             )
+            calendar = (
+                ics_for(booking, self.setup, turn.now, cancelled=True) if with_calendar else None
+            )
         address = Address(user.channel, user.chat_id)
-        return Answer(deliveries=(Delivery(address, reply, f"booking:{booking.id}:{event}"),))
+        key = f"booking:{booking.id}:{event}"
+        deliveries = [Delivery(address, reply, key)]
+        if calendar is not None:
+            deliveries.append(Delivery(address, calendar, f"{key}:ics"))
+        return Answer(deliveries=tuple(deliveries))
 
     # Commands -----------------------------------------------------------------
 

@@ -441,32 +441,51 @@ class EventsManager:
     def _correct(
         self, session: Session, event: Event, now: datetime, signer: Signer, settings: Settings
     ) -> int:
-        """Queued announcements are rewritten; those already out get a correction."""
+        """Queued announcements are rewritten; those already out get a correction, as do
+        those who answered from /eventi without an announcement of their own."""
         corrected = 0
+        reached: set[int] = set()
         for row in self._reached(session, event.id):
             user = session.get(User, row.user_id) if row.user_id else None
             if user is None or row.state not in (outbox.QUEUED, *REACHED):
                 continue
-            seat = seat_of(session, event.id, user.id)
-            with use_locale(user.locale, settings.zone):
-                header = bold(_("✏️ Correzione: l'evento è cambiato, ecco i dettagli aggiornati."))
-                fresh = row.state == outbox.QUEUED
-                message = announcement(
-                    event, self.config, signed(signer), seat, None if fresh else header
-                )
-            if fresh:
-                row.body = codec.encode(message)
+            reached.add(user.id)
+            if row.state == outbox.QUEUED:
+                seat = seat_of(session, event.id, user.id)
+                with use_locale(user.locale, settings.zone):
+                    fresh = announcement(event, self.config, signed(signer), seat)
+                row.body = codec.encode(fresh)
                 continue
-            key = f"event:{event.id}:e{event.edition}:{user.id}"
-            delivery = Delivery(
-                address_of(user),
-                message,
-                key,
-                kind="announcement",
-                batch=f"event:{event.id}:e{event.edition}",
-            )
-            corrected += outbox.enqueue(session, delivery, now)
+            corrected += self._send_correction(session, event, user, now, signer, settings)
+        answered = session.scalars(
+            select(User).join(Rsvp, Rsvp.user_id == User.id).where(Rsvp.event_id == event.id)
+        ).all()
+        for user in answered:
+            if user.id not in reached:
+                corrected += self._send_correction(session, event, user, now, signer, settings)
         return corrected
+
+    def _send_correction(
+        self,
+        session: Session,
+        event: Event,
+        user: User,
+        now: datetime,
+        signer: Signer,
+        settings: Settings,
+    ) -> bool:
+        seat = seat_of(session, event.id, user.id)
+        with use_locale(user.locale, settings.zone):
+            header = bold(_("✏️ Correzione: l'evento è cambiato, ecco i dettagli aggiornati."))
+            message = announcement(event, self.config, signed(signer), seat, header)
+        delivery = Delivery(
+            address_of(user),
+            message,
+            f"event:{event.id}:e{event.edition}:{user.id}",
+            kind="announcement",
+            batch=f"event:{event.id}:e{event.edition}",
+        )
+        return outbox.enqueue(session, delivery, now)
 
     def _replan(self, session: Session, event: Event, now: datetime, settings: Settings) -> None:
         """A new date: every pending reminder is cancelled and planned again."""

@@ -214,6 +214,11 @@ def test_moving_a_call_keeps_the_number_and_reschedules_the_reminders(
     anna.press("✅ Conferma")
     old, new = bookings(app)
     assert (old.status, new.status, new.replaces_id) == ("moved", "confirmed", old.id)
+    calendar = anna.answers[-1].replies[-1]  # the old call goes from her calendar
+    assert isinstance(calendar, Document)
+    vevents = calendar.content.decode().split("BEGIN:VEVENT")[1:]
+    assert f"UID:booking-{old.id}@" in vevents[0] and "STATUS:CANCELLED" in vevents[0]
+    assert f"UID:booking-{new.id}@" in vevents[1] and "STATUS:CONFIRMED" in vevents[1]
     assert new.phone == "+393331234567"
     assert pending_reminders(app) == [f"booking_24h:{new.id}", f"booking_1h:{new.id}"]
 
@@ -226,8 +231,10 @@ def test_cancelling_asks_first_and_cancels_the_reminders(app: App) -> None:
     anna.press("No, la tengo")
     anna.send("/prenotazioni")
     anna.press("✖️ Annulla la richiamata")
-    [done] = anna.press("Sì, annulla")
+    [done, _calendar] = anna.press("Sì, annulla")
     assert "Richiamata annullata" in done
+    calendar = anna.answers[-1].replies[-1]
+    assert isinstance(calendar, Document) and b"STATUS:CANCELLED" in calendar.content
     assert [b.status for b in bookings(app)] == ["cancelled"]
     assert pending_reminders(app) == []
     [nothing] = anna.send("/prenotazioni")

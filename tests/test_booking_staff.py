@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot import codec
 from bot.app import App
 from bot.markup import to_plain
-from bot.messages import Inbound, Kind, Reply
+from bot.messages import Document, Inbound, Kind, Outbound, Reply
 from bot.models import Booking, OutboxMessage
 from tests.booking_world import ADA, BRUNO, Clock, book, booking_app, booking_settings
 from tests.desk_chat import Person, buttons_of
@@ -24,15 +24,20 @@ def app(database_url: str, clock: Clock) -> App:
 
 
 def queued(app: App, prefix: str) -> list[tuple[str, Reply]]:
-    """Messages in the outbox whose key starts with `prefix`: (chat, message)."""
+    """Text messages in the outbox whose key starts with `prefix`: (chat, message)."""
+    found = []
+    for chat_id, message in queued_all(app, prefix):
+        if not isinstance(message, Document):
+            assert isinstance(message, Reply)
+            found.append((chat_id, message))
+    return found
+
+
+def queued_all(app: App, prefix: str) -> list[tuple[str, Outbound]]:
     with app.database.transaction() as session:
         query = select(OutboxMessage).where(OutboxMessage.key.like(f"{prefix}%"))
-        found = []
-        for row in session.scalars(query.order_by(OutboxMessage.id)):
-            message = codec.decode(row.body)
-            assert isinstance(message, Reply)
-            found.append((row.chat_id, message))
-        return found
+        rows = session.scalars(query.order_by(OutboxMessage.id))
+        return [(row.chat_id, codec.decode(row.body)) for row in rows]
 
 
 def read(message: Reply) -> str:
@@ -116,8 +121,11 @@ def test_staff_cancel_asks_first_then_tells_the_person(app: App) -> None:
     assert isinstance(confirm, Reply)
     [cancelled] = press_in_group(ada, confirm, "Sì, annulla")
     assert "✖️ Annullata da Ada" in cancelled
-    [(_, told)] = queued(app, f"booking:{booked(app).id}:cancelled")
+    [(_, told), (_, calendar)] = queued_all(app, f"booking:{booked(app).id}:cancelled")
+    assert isinstance(told, Reply)
     assert "lo staff ha dovuto annullare la richiamata di lunedì 23 novembre, 10:00" in read(told)
+    assert isinstance(calendar, Document)  # her calendar drops the call
+    assert b"STATUS:CANCELLED" in calendar.content and b"SEQUENCE:1" in calendar.content
     assert booked(app).status == "cancelled"
 
 

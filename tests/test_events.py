@@ -367,6 +367,26 @@ async def test_my_events_show_my_answers(desk: Desk) -> None:
     assert "Sicurezza nei cantieri" in event and "La tua risposta: 🤔 Forse" in event
 
 
+async def test_who_answered_from_the_list_gets_the_correction_too(desk: Desk) -> None:
+    staff = desk.person("4242", "Staff")
+    create_event(staff)
+    await desk.tick()  # announced to no one: nobody had subscribed yet
+    carla = desk.person("9", "Carla")
+    subscribe(carla, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
+    carla.send("/eventi")
+    carla.press("Ci sarò")
+    staff.press("Apri l'evento")
+    staff.press("Modifica")
+    staff.press("Luogo o collegamento")
+    staff.send("online: https://meet.example.org/smp")
+    [saved] = staff.press("Salva e invia la correzione")
+    assert "1 persona" in saved
+    await desk.tick()
+    [correction, calendar] = desk.received(carla)
+    assert "Correzione" in correction and "https://meet.example.org/smp" in correction
+    assert "aggiornare l'evento" in calendar
+
+
 async def test_the_last_place_goes_to_one_of_two_quick_yeses(desk: Desk) -> None:
     people = [desk.person(str(7 + n), f"Persona {n}") for n in range(6)]
     for person in people:
