@@ -171,10 +171,13 @@ def seat_of(session: Session, event_id: int, user_id: int) -> Rsvp | None:
     return session.scalars(query).one_or_none()
 
 
+def holds_place() -> ColumnElement[bool]:
+    """An RSVP that has a place: a yes, not on the waiting list."""
+    return (Rsvp.answer == YES) & Rsvp.waiting.is_(False)
+
+
 def places_taken(session: Session, event_id: int, but: int | None = None) -> int:
-    query = select(func.count()).where(
-        Rsvp.event_id == event_id, Rsvp.answer == YES, Rsvp.waiting.is_(False)
-    )
+    query = select(func.count()).where(Rsvp.event_id == event_id, holds_place())
     if but is not None:
         query = query.where(Rsvp.user_id != but)
     return int(session.scalar(query) or 0)
@@ -465,8 +468,7 @@ class EventsDesk:
             .join(Event, Event.id == Rsvp.event_id)
             .where(
                 Rsvp.user_id == turn.user.id,
-                Rsvp.answer == YES,
-                Rsvp.waiting.is_(False),
+                holds_place(),
                 Event.status != CANCELLED,
                 Event.starts_at > turn.now,
             )

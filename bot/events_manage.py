@@ -24,6 +24,7 @@ from bot.events import (
     calendar_file,
     cancel_event_reminders,
     counts,
+    holds_place,
     preview_button,
     seat_of,
     signed,
@@ -316,7 +317,7 @@ class EventsManager:
         holders = session.scalars(
             select(User)
             .join(Rsvp, Rsvp.user_id == User.id)
-            .where(Rsvp.event_id == event.id, Rsvp.answer == YES, Rsvp.waiting.is_(False))
+            .where(Rsvp.event_id == event.id, holds_place())
         ).all()
         for user in holders:
             with use_locale(user.locale, settings.zone):
@@ -494,9 +495,7 @@ class EventsManager:
             if row.user_id is not None and row.state in (outbox.QUEUED, *REACHED):
                 self.desk.schedule_targeted(session, event, row.user_id, now)
         holders = session.scalars(
-            select(Rsvp.user_id).where(
-                Rsvp.event_id == event.id, Rsvp.answer == YES, Rsvp.waiting.is_(False)
-            )
+            select(Rsvp.user_id).where(Rsvp.event_id == event.id, holds_place())
         ).all()
         for user_id in holders:
             self.desk.schedule_yes(session, event, user_id, now, settings)

@@ -102,7 +102,8 @@ async def test_rsvp_updates_the_message_and_sends_a_calendar_file(desk: Desk) ->
     assert pending == ["event_targeted"] * 2  # 7 and 1 day before; the yes ones went
 
 
-async def test_waiting_list_and_the_notice_when_a_place_frees(desk: Desk) -> None:
+async def one_place_taken(desk: Desk) -> tuple[Person, Person]:
+    """Anna has the only place of an announced event; Bruno has not answered yet."""
     anna, bruno = desk.person("7"), desk.person("8", "Bruno")
     for person in (anna, bruno):
         subscribe(person, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
@@ -110,6 +111,11 @@ async def test_waiting_list_and_the_notice_when_a_place_frees(desk: Desk) -> Non
     await desk.tick()
     desk.received(anna), desk.received(bruno)
     anna.press("Ci sarò")
+    return anna, bruno
+
+
+async def test_waiting_list_and_the_notice_when_a_place_frees(desk: Desk) -> None:
+    anna, bruno = await one_place_taken(desk)
     [waiting] = bruno.press("Ci sarò")
     assert "lista d'attesa" in waiting
     assert not any(isinstance(m, Document) for m in bruno.answers[-1].replies)
@@ -121,13 +127,7 @@ async def test_waiting_list_and_the_notice_when_a_place_frees(desk: Desk) -> Non
 
 
 async def test_a_place_freed_by_erasing_ones_data_goes_to_the_waiting_list(desk: Desk) -> None:
-    anna, bruno = desk.person("7"), desk.person("8", "Bruno")
-    for person in (anna, bruno):
-        subscribe(person, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
-    create_event(desk.person("4242", "Staff"), capacity="1")
-    await desk.tick()
-    desk.received(anna), desk.received(bruno)
-    anna.press("Ci sarò")
+    anna, bruno = await one_place_taken(desk)
     bruno.press("Ci sarò")  # waiting
     anna.send("/cancella")
     anna.press("Sì, cancella tutto")
@@ -180,6 +180,14 @@ async def test_feedback_the_next_day_reaches_the_staff_view(desk: Desk) -> None:
     assert "✅ Ci sarò: 1" in view
 
 
+def edit_place(staff: Person, typed: str) -> list[str]:
+    """Staff open the event, change its place and see the preview (not yet saved)."""
+    staff.press("Apri l'evento")
+    staff.press("Modifica")
+    staff.press("Luogo o collegamento")
+    return staff.send(typed)
+
+
 def ics_content(person: Person) -> bytes:
     """The calendar file among the last messages the person received."""
     [document] = [m for m in person.answers[-1].replies if isinstance(m, Document)]
@@ -203,10 +211,7 @@ async def test_an_edit_sends_the_correction_and_a_cancel_tells_the_yes(desk: Des
     desk.received(anna), desk.received(bruno)
     anna.press("Ci sarò")
     first = ics_content(anna)
-    staff.press("Apri l'evento")
-    staff.press("Modifica")
-    staff.press("Luogo o collegamento")
-    [preview, _confirm] = staff.send("online: https://meet.example.org/smp")
+    [preview, _confirm] = edit_place(staff, "online: https://meet.example.org/smp")
     assert "https://meet.example.org/smp" in preview
     [saved] = staff.press("Salva e invia la correzione")
     assert "2 persone" in saved
@@ -375,10 +380,7 @@ async def test_who_answered_from_the_list_gets_the_correction_too(desk: Desk) ->
     subscribe(carla, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
     carla.send("/eventi")
     carla.press("Ci sarò")
-    staff.press("Apri l'evento")
-    staff.press("Modifica")
-    staff.press("Luogo o collegamento")
-    staff.send("online: https://meet.example.org/smp")
+    edit_place(staff, "online: https://meet.example.org/smp")
     [saved] = staff.press("Salva e invia la correzione")
     assert "1 persona" in saved
     await desk.tick()
