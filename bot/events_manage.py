@@ -303,10 +303,11 @@ class EventsManager:
                         ).format(title=event.title, when=when(event)),
                     ]
                 )
-                ics_file = calendar_file(event, self.config, now)
+                # the waiting list got no calendar file, so it needs no cancelling one
+                ics_file = None if seat.waiting else calendar_file(event, self.config, now)
             key = f"event:{event.id}:cancelled:{user.id}"
             outbox.enqueue(session, Delivery(address_of(user), Reply(text), key), now)
-            if not seat.waiting:  # the waiting list got no calendar file
+            if ics_file is not None:
                 outbox.enqueue(session, Delivery(address_of(user), ics_file, f"{key}:ics"), now)
         return len(seats)
 
