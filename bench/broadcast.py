@@ -44,9 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot import outbox  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.models import Event, OutboxMessage, Subscription, User  # noqa: E402
+from bot.delivery import outbox  # noqa: E402
+from bot.storage.db import Database  # noqa: E402
+from bot.storage.models import Event, OutboxMessage, Subscription, User  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 from tests.fake_telegram import FakeTelegram, RateLimit  # noqa: E402
 from tests.test_outbox_processes import delivery_env, sender_process  # noqa: E402

@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:
 
 from bot.channels.telegram import ALLOWED_UPDATES, build_application  # noqa: E402
 from bot.config import SUPPORTED_LOCALES  # noqa: E402
-from bot.menu import ENTRIES  # noqa: E402
+from bot.core.menu import ENTRIES  # noqa: E402
 from tests.bot_runner import running_bot, telegram_settings  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 from tests.fake_telegram import BotMessage, FakeTelegram, FakeUser  # noqa: E402

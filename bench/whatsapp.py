@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import select  # noqa: E402
 
 from bot.app import App  # noqa: E402
-from bot.models import WhatsAppInbox  # noqa: E402
+from bot.storage.models import WhatsAppInbox  # noqa: E402
 from tests.bot_runner import running_bot  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 from tests.fake_whatsapp import (  # noqa: E402

@@ -11,43 +11,38 @@ from typing import TextIO
 import uvicorn
 from starlette.applications import Starlette
 
-from bot import (
-    booking,
-    events_feature,
-    faq,
-    i18n,
-    language,
-    onboarding,
-    privacy,
-    recovery,
-    staff,
-    subscriptions,
-    survey,
-)
-from bot.announcer import Announcer
-from bot.booking_setup import BookingSetup, load_booking, staff_problems
-from bot.booking_staff import MorningAgenda
+from bot.basics import language, onboarding, privacy, staff
+from bot.booking import flow as booking
+from bot.booking.setup import BookingSetup, load_booking, staff_problems
+from bot.booking.staff import MorningAgenda
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
-from bot.channels.whatsapp import WhatsAppChannel
-from bot.channels.whatsapp_inbound import CHANNEL as WHATSAPP
+from bot.channels.whatsapp.channel import WhatsAppChannel
+from bot.channels.whatsapp.inbound import CHANNEL as WHATSAPP
 from bot.config import Settings
-from bot.db import Database
-from bot.desk import Clock, Desk, utc_clock
-from bot.dispatcher import Dispatcher
-from bot.events_config import EventsConfig, load_events_config
-from bot.keys import button_key
-from bot.leader import Leadership
-from bot.library import Library
-from bot.messages import Answer
-from bot.payload import Signer
-from bot.questionnaire import Survey, load_survey
-from bot.reminders import Reminders
-from bot.scheduler import Clock as Scheduler
-from bot.scheduler import Housekeeping, install_jobs
-from bot.sender import OutboxSender, Send
-from bot.turn import Feature
+from bot.core.desk import Clock, Desk, utc_clock
+from bot.core.dispatcher import Dispatcher
+from bot.core.turn import Feature
+from bot.delivery import recovery
+from bot.delivery.leader import Leadership
+from bot.delivery.reminders import Reminders
+from bot.delivery.scheduler import Clock as Scheduler
+from bot.delivery.scheduler import Housekeeping, install_jobs
+from bot.delivery.sender import OutboxSender, Send
+from bot.events import feature as events_feature
+from bot.events import subscriptions
+from bot.events.announcer import Announcer
+from bot.events.config import EventsConfig, load_events_config
+from bot.faq import desk as faq
+from bot.faq.library import Library
+from bot.storage.db import Database
+from bot.storage.keys import button_key
+from bot.survey import flow as survey
+from bot.survey.questionnaire import Survey, load_survey
+from bot.values import i18n
+from bot.values.messages import Answer
+from bot.values.payload import Signer
 from bot.web import build_web_app, webhook_path
 
 log = logging.getLogger(__name__)

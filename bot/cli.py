@@ -8,12 +8,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import booking_cli, survey_cli
-from bot.booking_setup import BookingError
+from bot.booking import cli as booking_cli
+from bot.booking.setup import BookingError
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
-from bot.db import Database, SchemaNotReady
-from bot.knowledge import KnowledgeError
-from bot.questionnaire import SurveyError
+from bot.faq.knowledge import KnowledgeError
+from bot.storage.db import Database, SchemaNotReady
+from bot.survey import cli as survey_cli
+from bot.survey.questionnaire import SurveyError
 
 EXIT_CONFIG = 2
 
@@ -103,7 +104,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "booking":
         return booking_cli.run(args, settings)
     if args.command == "faq":
-        from bot import faq_cli
+        from bot.faq import cli as faq_cli
 
         return faq_cli.run(args)
     from bot.app import App  # the app is heavy; `db` and `--help` do not need it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,9 +12,35 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.paths import DEFAULT_VAR_DIR, FLOWS_DIR
-from bot.quiet_hours import QuietHours
 
 SUPPORTED_LOCALES = ("it", "en", "fr")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """From `start` to `end` in local wall-clock time; an `end` before `start` spans midnight."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours | None:
+        """ "21:00-08:00" -> QuietHours; "" or "off" -> None (no quiet hours)."""
+        text = text.strip()
+        if text.lower() in ("", "off", "none"):
+            return None
+        start, _, end = text.partition("-")
+        try:
+            return cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+        except ValueError:
+            raise ValueError("expected HH:MM-HH:MM, such as 21:00-08:00, or off") from None
+
+    def contains(self, moment: datetime, zone: ZoneInfo) -> bool:
+        """Is this moment within the quiet hours, on the clocks of `zone`?"""
+        local = moment.astimezone(zone).time().replace(tzinfo=None)
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
 
 
 class ConfigError(Exception):

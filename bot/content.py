@@ -1,14 +1,42 @@
-"""Content files (YAML in faq/ and flows/), loaded into checked, frozen values."""
+"""Content files (YAML in faq/ and flows/), loaded into checked, frozen values, and the
+text types every content file uses."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Strict(BaseModel):
+    """A content value: unknown keys are mistakes, and values never change once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Texts(Strict):
+    """One text in each language."""
+
+    it: Text
+    en: Text
+    fr: Text
+
+    def get(self, locale: str) -> str:
+        return str(getattr(self, locale, self.it))
+
+
+class TextLists(Strict):
+    it: list[Text] = Field(min_length=1)
+    en: list[Text] = Field(min_length=1)
+    fr: list[Text] = Field(min_length=1)
+
+    def get(self, locale: str) -> list[str]:
+        return list(getattr(self, locale, self.it))
 
 
 class ContentError(Exception):

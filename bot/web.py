@@ -10,10 +10,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
-from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.whatsapp.channel import WhatsAppChannel
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -41,11 +40,10 @@ def build_web_app(
             return PlainTextResponse("forbidden", status_code=403)
         try:
             payload = await request.json()
-            update = Update.de_json(payload, telegram.application.bot)
-        except Exception:
+            await telegram.receive(payload)
+        except ValueError:
             log.warning("webhook: a body that is not an update")
             return PlainTextResponse("bad request", status_code=400)
-        await telegram.application.update_queue.put(update)
         return Response(status_code=200)
 
     routes = [Route("/healthz", healthz)]

@@ -5,7 +5,7 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-from bot.models import Base, UTCDateTime
+from bot.storage.models import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.app import App
 from bot.config import Settings
-from bot.db import Database
+from bot.storage.db import Database
 from tests.clock import MovingClock
 from tests.desk_chat import Person
 from tests.settings import make_settings

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 from bot.app import App
 from bot.config import Settings
-from bot.db import Database
-from bot.desk import Clock, utc_clock
+from bot.core.desk import Clock, utc_clock
+from bot.storage.db import Database
 from tests.fake_telegram import FakeTelegram
 from tests.settings import make_settings
 

@@ -7,9 +7,19 @@ from dataclasses import dataclass, field
 
 from bot.app import App
 from bot.config import Settings
-from bot.desk import Desk
-from bot.markup import to_plain
-from bot.messages import Answer, Button, Contact, Document, Inbound, Kind, Outbound, Reply, Sender
+from bot.core.desk import Desk
+from bot.values.markup import to_plain
+from bot.values.messages import (
+    Answer,
+    Button,
+    Contact,
+    Document,
+    Inbound,
+    Kind,
+    Outbound,
+    Reply,
+    Sender,
+)
 
 _events = itertools.count(1)
 
@@ -85,7 +95,7 @@ def buttons_of(message: Outbound) -> list[Button]:
 
 
 def make_app(settings: Settings) -> App:
-    from bot.db import Database
+    from bot.storage.db import Database
 
     Database(settings.database_url).upgrade()
     return App(settings)

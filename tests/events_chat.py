@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.config import Settings
-from bot.db import Database
-from bot.messages import Answer, Outbound
-from bot.models import Event, OutboxMessage
-from bot.outbox import PermanentFailure
+from bot.delivery.outbox import PermanentFailure
+from bot.storage.db import Database
+from bot.storage.models import Event, OutboxMessage
+from bot.values.messages import Answer, Outbound
 from tests.clock import MovingClock
 from tests.desk_chat import Person, text_of
 from tests.settings import make_settings

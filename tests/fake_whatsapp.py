@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import App
-from bot.models import WhatsAppInbox
+from bot.storage.models import WhatsAppInbox
 from tests.fake_telegram import serve_asgi
 
 VERSION, PHONE_NUMBER_ID, TOKEN = "v21.0", "109876543210", "EAAG-test-token"

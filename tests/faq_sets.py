@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.matcher import Matcher
+from bot.faq.matcher import Matcher
 
 DATA = Path(__file__).parent / "data"
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.messages import Document, Reply
-from bot.models import Booking, OutboxMessage, Reminder
+from bot.storage.models import Booking, OutboxMessage, Reminder
+from bot.values.messages import Document, Reply
 from tests.booking_world import (
     ADA,
     BRUNO,
@@ -144,7 +144,7 @@ def test_a_shared_contact_must_be_the_senders_own(app: App) -> None:
     anna = Person(app.desk)
     to_the_times(anna, "lunedì 23 novembre", "Welfare aziendale e fisco")
     anna.press("11:00")
-    from bot.messages import Contact, Kind
+    from bot.values.messages import Contact, Kind
 
     problem, _again = anna.do(anna.inbound(Kind.CONTACT, contact=Contact("393339999999", "99")))
     assert "Questo contatto non è il tuo" in problem
@@ -247,7 +247,7 @@ def test_another_persons_booking_cannot_be_cancelled_even_with_signed_data(app: 
     [booking] = bookings(app)
     mallory.send("/start")
     forged = app.desk.signer.pack("bk_cancel_yes", booking.id)
-    from bot.messages import Kind
+    from bot.values.messages import Kind
 
     [refused] = mallory.do(mallory.inbound(Kind.BUTTON, payload=forged))
     assert "non è più valido" in refused
@@ -273,7 +273,7 @@ def test_the_survey_offer_opens_the_network_topic(app: App) -> None:
     anna.send("/start")
     anna.press("📅 Eventi e seminari")  # consent
     anna.press("✅ Accetto")
-    from bot.messages import Kind
+    from bot.values.messages import Kind
 
     payload = app.desk.signer.pack("callback", "rete")
     [question] = anna.do(anna.inbound(Kind.BUTTON, payload=payload))

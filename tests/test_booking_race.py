@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
-from bot.models import Booking
+from bot.storage.models import Booking
 from tests.booking_world import Clock, booking_app, booking_settings, to_the_times
 from tests.desk_chat import Person
 

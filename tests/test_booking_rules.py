@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.booking_setup import BookingError, load_booking
-from bot.booking_staff import parse_day, parse_range
-from bot.holidays import easter, is_holiday
-from bot.ics import Event, calendar_of
-from bot.phone import BadPhone, normalise_phone
-from bot.slots import Busy, Calendar, candidates, days_with_offers, offers_on
+from bot.booking.holidays import easter, is_holiday
+from bot.booking.phone import BadPhone, normalise_phone
+from bot.booking.setup import BookingError, load_booking
+from bot.booking.slots import Busy, Calendar, candidates, days_with_offers, offers_on
+from bot.booking.staff import parse_day, parse_range
+from bot.values.ics import Event, calendar_of
 from tests.booking_world import (
     ADA,
     BOOKING_FILE,

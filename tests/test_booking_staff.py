@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot import codec
 from bot.app import App
-from bot.markup import to_plain
-from bot.messages import Document, Inbound, Kind, Outbound, Reply
-from bot.models import Booking, OutboxMessage
+from bot.delivery import codec
+from bot.storage.models import Booking, OutboxMessage
+from bot.values.markup import to_plain
+from bot.values.messages import Document, Inbound, Kind, Outbound, Reply
 from tests.booking_world import ADA, BRUNO, Clock, book, booking_app, booking_settings
 from tests.desk_chat import Person, buttons_of
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database
+from bot.storage.db import Database
 from tests.conftest import postgres_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config import Settings
-from bot.desk import Desk
-from bot.messages import Answer, Kind
-from bot.models import OutboxMessage, User
-from bot.turn import Command, Feature, Turn
+from bot.core.desk import Desk
+from bot.core.turn import Command, Feature, Turn
+from bot.storage.models import OutboxMessage, User
+from bot.values.messages import Answer, Kind
 from tests.desk_chat import Person, make_app
 from tests.settings import make_settings
 

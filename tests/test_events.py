@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.messages import Document, Inbound, Kind, Reply
-from bot.models import Reminder, Rsvp, Subscription
+from bot.storage.models import Reminder, Rsvp, Subscription
+from bot.values.messages import Document, Inbound, Kind, Reply
 from tests.desk_chat import Person, text_of
 from tests.events_chat import Desk, create_event, event_row, make_desk, subscribe
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import features
-from bot.desk import Desk as Core
-from bot.events_config import load_events_config
+from bot.core.desk import Desk as Core
+from bot.events.config import load_events_config
 from tests.desk_chat import Person
 from tests.events_chat import Desk, make_desk, subscribe
 

@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot import ics
-from bot.events_config import EventsConfigError, Feedback, load_events_config
-from bot.events_logic import (
+from bot.events.config import EventsConfigError, Feedback, load_events_config
+from bot.events.logic import (
     Invalid,
     Seat,
     choose,
@@ -26,6 +25,7 @@ from bot.events_logic import (
     targets,
 )
 from bot.paths import FLOWS_DIR
+from bot.values import ics
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # Sunday 22 November 2026, 10:00 in Rome

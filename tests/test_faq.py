@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.config import Settings
-from bot.models import FaqQuestion, FaqVote
+from bot.storage.models import FaqQuestion, FaqVote
 from tests.bot_runner import running_bot, telegram_settings
 from tests.desk_chat import Person, make_app
 from tests.fake_telegram import FakeTelegram

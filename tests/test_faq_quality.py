@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import load
-from bot.matcher import Matcher
+from bot.faq.knowledge import load
+from bot.faq.matcher import Matcher
 from tests.faq_sets import DATA, read, score
 
 

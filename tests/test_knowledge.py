@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.knowledge import KnowledgeError, load
-from bot.library import Library
+from bot.faq.knowledge import KnowledgeError, load
+from bot.faq.library import Library
 from bot.paths import FAQ_DIR
 
 REQUIRED = (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.markup import bold, link, split, text, to_html, to_plain, utf16_length
+from bot.values.markup import bold, link, split, text, to_html, to_plain, utf16_length
 
 
 def test_user_text_is_escaped_in_html() -> None:

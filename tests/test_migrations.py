@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from bot.db import Database, SchemaNotReady
-from bot.models import Base
+from bot.storage.db import Database, SchemaNotReady
+from bot.storage.models import Base
 
 
 def table_names(database: Database) -> set[str]:

@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import outbox
 from bot.app import App
 from bot.config import Settings
-from bot.db import Database
-from bot.markup import text
-from bot.messages import Address, Delivery, Reply
-from bot.models import OutboxMessage, User
-from bot.sender import burst_of, outbox_room
+from bot.delivery import outbox
+from bot.delivery.sender import burst_of, outbox_room
+from bot.storage.db import Database
+from bot.storage.models import OutboxMessage, User
+from bot.values.markup import text
+from bot.values.messages import Address, Delivery, Reply
 from tests.bot_runner import running_bot, telegram_settings
 from tests.fake_telegram import FakeTelegram, RateLimit
 

@@ -6,8 +6,8 @@ import os
 
 from sqlalchemy import text
 
-from bot.db import Database
-from bot.leader import Leadership
+from bot.delivery.leader import Leadership
+from bot.storage.db import Database
 
 
 def test_one_instance_leads_and_another_takes_over_when_its_connection_drops(

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from bot import outbox
-from bot.db import Database
-from bot.leader import LEADER, lock_space
-from bot.markup import text as plain
-from bot.messages import Address, Delivery, Reply
-from bot.models import OutboxMessage
+from bot.delivery import outbox
+from bot.delivery.leader import LEADER, lock_space
+from bot.storage.db import Database
+from bot.storage.models import OutboxMessage
+from bot.values.markup import text as plain
+from bot.values.messages import Address, Delivery, Reply
 from tests.fake_telegram import FakeTelegram, RateLimit
 from tests.test_restart import environment, migrate
 

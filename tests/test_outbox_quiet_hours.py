@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.quiet_hours import QuietHours
+from bot.config import QuietHours
 
 ROME = ZoneInfo("Europe/Rome")
 EVENING = QuietHours.parse("21:00-08:00")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.payload import BadPayload, Pressed, Signer
+from bot.values.payload import BadPayload, Pressed, Signer
 
 signer = Signer(b"k" * 32)
 

@@ -7,12 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import outbox, personal_data
 from bot.config import Settings
-from bot.markup import text
-from bot.messages import Address, Delivery, Reply
-from bot.models import Base, User
-from bot.scheduler import Housekeeping
+from bot.delivery import outbox
+from bot.delivery.scheduler import Housekeeping
+from bot.storage import personal_data
+from bot.storage.models import Base, User
+from bot.values.markup import text
+from bot.values.messages import Address, Delivery, Reply
 from tests.desk_chat import Person, make_app
 
 
@@ -55,7 +56,7 @@ def used_desk(settings: Settings) -> tuple[Person, Person]:
 
 
 def rows_of(settings: Settings, user_id: int) -> dict[str, int]:
-    from bot.db import Database
+    from bot.storage.db import Database
 
     database = Database(settings.database_url)
     counts: dict[str, int] = {}
@@ -69,7 +70,7 @@ def rows_of(settings: Settings, user_id: int) -> dict[str, int]:
 
 
 def user_id_of(settings: Settings, external_id: str) -> int:
-    from bot.db import Database
+    from bot.storage.db import Database
 
     database = Database(settings.database_url)
     with database.transaction() as session:

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.config import Settings
-from bot.messages import Document, Image
-from bot.models import SurveyResponse
+from bot.storage.models import SurveyResponse
+from bot.values.messages import Document, Image
 from tests.bot_runner import running_bot, telegram_settings
 from tests.desk_chat import Person, make_app
 from tests.fake_telegram import FakeTelegram

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.questionnaire import load_survey
-from bot.survey_logic import (
+from bot.survey.logic import (
     Invalid,
     before,
     first_open_item,
@@ -15,6 +14,7 @@ from bot.survey_logic import (
     progress,
     prune,
 )
+from bot.survey.questionnaire import load_survey
 
 SURVEY = load_survey()
 PROFILE = {"area": "pinerolo", "ruolo": "titolare", "settore": "commercio"}

@@ -19,11 +19,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot import survey_cli
-from bot.db import Database
-from bot.models import SurveyResponse
-from bot.questionnaire import Question, Survey, load_survey
-from bot.survey_io import (
+from bot.storage.db import Database
+from bot.storage.models import SurveyResponse
+from bot.survey import cli as survey_cli
+from bot.survey.questionnaire import Question, Survey, load_survey
+from bot.survey.report import write_report
+from bot.survey.results import chart_png, stats, summary_text
+from bot.survey.sheets import (
     ImportRejected,
     columns,
     import_csv,
@@ -31,8 +33,6 @@ from bot.survey_io import (
     write_csv,
     write_xlsx,
 )
-from bot.survey_report import write_report
-from bot.survey_results import chart_png, stats, summary_text
 from tests.settings import make_settings
 
 PNG = b"\x89PNG\r\n\x1a\n"

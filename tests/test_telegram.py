@@ -10,11 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot import outbox
 from bot.app import App
-from bot.markup import text
-from bot.messages import Address, Delivery, Reply
-from bot.models import Consent, OutboxMessage
+from bot.delivery import outbox
+from bot.storage.models import Consent, OutboxMessage
+from bot.values.markup import text
+from bot.values.messages import Address, Delivery, Reply
 from tests.bot_runner import running_bot, telegram_settings
 from tests.fake_telegram import FakeTelegram
 

@@ -10,9 +10,9 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.config import ConfigError, Settings
-from bot.models import WhatsAppInbox
+from bot.storage.models import WhatsAppInbox
 from tests.booking_world import Clock
 from tests.bot_runner import running_bot
 from tests.fake_telegram import FakeTelegram

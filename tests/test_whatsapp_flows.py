@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.models import Booking, Rsvp, SurveyResponse
+from bot.storage.models import Booking, Rsvp, SurveyResponse
 from tests.booking_world import Clock, booking_settings
 from tests.bot_runner import running_bot
 from tests.desk_chat import Person

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot import outbox
 from bot.app import App
-from bot.markup import text
-from bot.messages import Address, Delivery, Reply
-from bot.models import OutboxMessage, WhatsAppSent
+from bot.delivery import outbox
+from bot.storage.models import OutboxMessage, WhatsAppSent
+from bot.values.markup import text
+from bot.values.messages import Address, Delivery, Reply
 from tests.booking_world import Clock
 from tests.bot_runner import running_bot
 from tests.fake_whatsapp import FakeWhatsApp, Phone, free_port, phone

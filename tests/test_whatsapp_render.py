@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.channels.whatsapp_content import Template
-from bot.channels.whatsapp_inbound import typed
-from bot.channels.whatsapp_render import (
+from bot.channels.whatsapp.content import Template
+from bot.channels.whatsapp.inbound import typed
+from bot.channels.whatsapp.render import (
     Wording,
     document_type,
     fit,
@@ -13,8 +13,8 @@ from bot.channels.whatsapp_render import (
     split_text,
     template_body,
 )
-from bot.markup import bold, text
-from bot.messages import Button, Document, Kind, Reply, rows
+from bot.values.markup import bold, text
+from bot.values.messages import Button, Document, Kind, Reply, rows
 
 WORDING = Wording("Scegli", "Rispondi con il numero.", {"✖️ Annulla la richiamata": "✖️ Annulla"})
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import TextIO
 
-from bot.dispatcher import Dispatcher
-from bot.markup import to_plain
-from bot.messages import Answer, Button, Document, Image, Inbound, Kind, Outbound, Reply, Sender
+from bot.core.dispatcher import Dispatcher
+from bot.values.markup import to_plain
+from bot.values.messages import (
+    Answer,
+    Button,
+    Document,
+    Image,
+    Inbound,
+    Kind,
+    Outbound,
+    Reply,
+    Sender,
+)
 
 CHANNEL = "console"
 

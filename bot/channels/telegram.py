@@ -31,10 +31,12 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.dispatcher import Dispatcher
-from bot.i18n import N_, translate_in
-from bot.markup import Rich, split, to_html
-from bot.messages import (
+from bot.core.dispatcher import Dispatcher
+from bot.core.menu import COMMAND_MENU, N_STAFF
+from bot.delivery.outbox import AnswerLost, PermanentFailure, Throttled
+from bot.values.i18n import translate_in
+from bot.values.markup import Rich, split, to_html
+from bot.values.messages import (
     Answer,
     Contact,
     Document,
@@ -46,30 +48,10 @@ from bot.messages import (
     Reply,
     Sender,
 )
-from bot.outbox import AnswerLost, PermanentFailure, Throttled
-from bot.staff import N_STAFF
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
-
-# Commands shown in Telegram's menu: (command, Italian description), translated per language.
-USER_COMMANDS = (
-    ("start", N_("Ricomincia e mostra il menu")),
-    ("menu", N_("Il menu principale")),
-    ("aiuto", N_("Come funziona Sportello")),
-    ("faq", N_("Domande frequenti sul welfare")),
-    ("questionario", N_("Il questionario sui bisogni")),
-    ("richiamata", N_("Fissa una richiamata con lo staff")),
-    ("prenotazioni", N_("Le tue richiamate: sposta o annulla")),
-    ("eventi", N_("I prossimi eventi e seminari")),
-    ("iscriviti", N_("Ricevi gli avvisi di eventi e seminari")),
-    ("disiscriviti", N_("Smetti di ricevere gli avvisi")),
-    ("lingua", N_("Cambia lingua")),
-    ("privacy", N_("Informativa e consenso")),
-    ("miei_dati", N_("Ricevi i tuoi dati")),
-    ("cancella", N_("Cancella i tuoi dati")),
-)
 
 
 class TelegramChannel:
@@ -101,6 +83,14 @@ class TelegramChannel:
         await self._answer_query(query.id, answer.notice)
         pressed = inbound.message_ref
         await self.render(inbound.chat_id, answer, int(pressed) if pressed else None)
+
+    async def receive(self, payload: object) -> None:
+        """A webhook's body: queued for the application; ValueError when it is no update."""
+        try:
+            update = Update.de_json(payload, self.application.bot)  # type: ignore[arg-type]
+        except Exception as error:
+            raise ValueError("not an update") from error
+        await self.application.update_queue.put(update)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram handler error for %r", update, exc_info=context.error)
@@ -213,11 +203,11 @@ class TelegramChannel:
         for language in ("it", "en", "fr"):
             commands = [
                 BotCommand(name, translate_in(language, description))
-                for name, description in USER_COMMANDS
+                for name, description in COMMAND_MENU
             ]
             code = None if language == "it" else language
             await bot.set_my_commands(commands, BotCommandScopeDefault(), language_code=code)
-        staff = [BotCommand(n, translate_in("it", d)) for n, d in USER_COMMANDS] + [
+        staff = [BotCommand(n, translate_in("it", d)) for n, d in COMMAND_MENU] + [
             BotCommand("staff", translate_in("it", N_STAFF))
         ]
         for user_id in self.settings.staff_user_ids:

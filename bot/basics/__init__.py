@@ -1,0 +1,1 @@
+"""What every conversation has: greeting and help, language, privacy, staff."""

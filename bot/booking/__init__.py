@@ -1,0 +1,1 @@
+"""Callback booking: settings, free times, the chat flow, staff cards, calendar files, CLI."""

@@ -1,0 +1,1 @@
+"""WhatsApp (Cloud API): webhook and inbox, rendering, the Graph API client."""

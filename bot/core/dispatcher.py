@@ -1,0 +1,45 @@
+"""The async side of the core: one user at a time, the sync core in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from bot.core.desk import Desk
+from bot.values.messages import Answer, Inbound
+
+
+class Dispatcher:
+    """Serialises each user's events (two quick taps never race) and runs the desk."""
+
+    def __init__(self, desk: Desk, after: Callable[[Answer], Awaitable[None]] | None = None):
+        self.desk = desk
+        self.after = after
+        # SQLite has one writer at a time: one worker thread queues turns instead of letting
+        # threads fight over the lock (and the GIL); PostgreSQL takes turns in parallel.
+        workers = 1 if desk.database.is_sqlite else 8
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="desk")
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._waiting: dict[tuple[str, str], int] = {}
+
+    async def dispatch(self, inbound: Inbound) -> Answer:
+        async with self._user_lock(inbound.user_key):
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(self.executor, self.desk.handle, inbound)
+        if self.after and answer.deliveries:
+            await self.after(answer)
+        return answer
+
+    @asynccontextmanager
+    async def _user_lock(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:  # nobody else queued: forget the lock
+                del self._waiting[key], self._locks[key]

@@ -1,0 +1,1 @@
+"""Seminars and announcements: subscriptions, RSVP, staff tools, the announcer."""

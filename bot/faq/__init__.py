@@ -1,0 +1,1 @@
+"""The FAQ: the knowledge base, the matcher, the desk that answers, and the staff's commands."""

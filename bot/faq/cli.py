@@ -1,0 +1,64 @@
+"""`sportello faq check` and `sportello faq ask`: for staff testing the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from datetime import date
+
+from bot.faq.knowledge import KnowledgeError, load
+from bot.faq.library import Library
+from bot.values.i18n import use_locale
+from bot.values.markup import to_plain
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.faq_command == "check":
+        return check()
+    return ask(args.question, args.lang, args.json)
+
+
+def check() -> int:
+    try:
+        kb = load()
+    except KnowledgeError as error:
+        print(f"faq: {len(error.problems)} problem(s):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    for warning in kb.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"faq: ok, {len(kb.topics)} topics in {len(kb.categories)} categories")
+    return 0
+
+
+def ask(question: str, lang: str, as_json: bool) -> int:
+    from bot.faq.desk import answer_text
+
+    library = Library()
+    questions: Iterable[str] = sys.stdin if question == "-" else [question]
+    for line in questions:
+        text = line.strip()
+        if not text:
+            continue
+        match = library.current.matcher.match(text, lang)
+        if as_json or question == "-":
+            row = {
+                "question": text,
+                "id": match.topic_id if match.outcome == "answer" else None,
+                "score": round(match.score, 4),
+                "alternatives": list(match.alternatives),
+            }
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        elif match.outcome == "answer" and match.topic_id:
+            topic = library.current.kb.topics[match.topic_id]
+            with use_locale(lang):
+                print(to_plain(answer_text(topic, date.today())))
+        else:
+            print(
+                f"({match.outcome}, score {match.score:.2f}; alternatives: "
+                f"{', '.join(match.alternatives) or 'none'})"
+            )
+    return 0

@@ -1,0 +1,1 @@
+"""The database: engines and migrations, the schema, the registry of personal data."""

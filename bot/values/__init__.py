@@ -1,0 +1,2 @@
+"""What every layer speaks: inbound and outbound messages, formatting, button data,
+languages and calendar files."""
