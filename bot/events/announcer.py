@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.delivery import outbox
+from bot.events.announcement import announcement, signed
+from bot.events.broadcaster import broadcast_message
 from bot.events.config import EventsConfig
-from bot.events.desk import ANNOUNCED, SCHEDULED, EventsDesk, address_of, announcement, signed
-from bot.events.staff import broadcast_message
+from bot.events.reminders import EventReminders
+from bot.events.store import ANNOUNCED, SCHEDULED, address_of
 from bot.events.subscriptions import subscribers
 from bot.storage.db import Database
 from bot.storage.models import Broadcast, Event, User
@@ -50,7 +52,7 @@ class Announcer:
         self.settings = settings
         self.signer = signer
         self.config = config
-        self.desk = EventsDesk(config)
+        self.reminders = EventReminders(config)
         self.clock = clock
 
     async def run(self) -> int:
@@ -109,7 +111,7 @@ class Announcer:
             batch = f"event:{event.id}"
             delivery = Delivery(address_of(user), message, key, kind="announcement", batch=batch)
             if outbox.enqueue(session, delivery, now):
-                self.desk.schedule_targeted(session, event, user.id, now)
+                self.reminders.schedule_targeted(session, event, user.id, now)
         if last is None:
             event.announced_at = now
         else:

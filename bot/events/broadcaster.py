@@ -1,0 +1,77 @@
+"""/broadcast: staff write a message, choose who gets it, see it, and confirm the sending."""
+
+from __future__ import annotations
+
+from bot.core.turn import Turn
+from bot.events import questions
+from bot.events.config import ALL, EventsConfig
+from bot.storage.models import Broadcast
+from bot.values.i18n import _, format_number
+from bot.values.markup import Rich, bold, italic, join
+from bot.values.messages import Answer, Reply, rows, say
+
+BROADCAST_STEPS = ("text", "interests", "territories")
+
+
+def broadcast_message(text: str) -> Rich:
+    """A broadcast as subscribers read it."""
+    footer = italic(_("Non vuoi più ricevere questi avvisi? /disiscriviti"))
+    return join([bold(_("📣 Società Mutua Piemonte")), text, footer])
+
+
+class Broadcaster:
+    def __init__(self, config: EventsConfig) -> None:
+        self.config = config
+
+    def new_broadcast(self, turn: Turn) -> Answer:
+        """/broadcast: asks the text first."""
+        draft = {"interests": [ALL], "territories": list(self.config.territory_ids())}
+        return questions.start(turn, self.config, "broadcast", "text", draft)
+
+    def review(self, turn: Turn) -> Answer:
+        """The message as subscribers will read it, and how many will."""
+        count = questions.recipients_line(questions.recipients(turn))
+        preview = Reply(broadcast_message(questions.draft(turn)["text"]))
+        keyboard = rows(
+            turn.button(_("📣 Invia"), "es_send", "1"),
+            turn.button(_("✖️ Annulla"), "es_quit"),
+        )
+        note = join([bold(_("Anteprima qui sopra.")), count])
+        return Answer((preview, Reply(note, keyboard)))
+
+    def on_send(self, turn: Turn, args: tuple[str, ...]) -> Answer:
+        """Sends the broadcast; above the threshold, only at the second confirmation."""
+        questions.in_step(turn, "review")
+        draft = questions.draft(turn)
+        recipients = questions.recipients(turn)
+        if recipients == 0:
+            return Answer(notice=_("Nessun iscritto corrisponde: cambia argomenti o territori."))
+        if recipients > self.config.broadcast_confirm_above and args[:1] != ("2",):
+            return say(
+                _("Stai per scrivere a {n} persone. Confermi?").format(n=format_number(recipients)),
+                buttons=rows(
+                    turn.button(
+                        _("Sì, invia a {n} persone").format(n=format_number(recipients)),
+                        "es_send",
+                        "2",
+                    ),
+                    turn.button(_("✖️ Annulla"), "es_quit"),
+                ),
+            )
+        broadcast = Broadcast(
+            text=draft["text"],
+            interests=draft["interests"],
+            territories=draft["territories"],
+            created_by=turn.inbound.sender.platform_id or 0,
+            staff_chat=f"{turn.inbound.channel}:{turn.inbound.chat_id}",
+            created_at=turn.now,
+        )
+        turn.session.add(broadcast)
+        turn.session.flush()
+        turn.end_flow()
+        return say(
+            _("📣 Messaggio in invio a {n} iscritti. Ti scrivo quando l'invio è finito.").format(
+                n=format_number(recipients)
+            ),
+            buttons=rows(turn.button(_("📊 Avanzamento"), "es_bview", broadcast.id)),
+        )
