@@ -17,7 +17,7 @@ from bot.values.i18n import _, current_locale
 from bot.values.markup import bold, join
 from bot.values.messages import Answer, Button, Reply, rows, say
 
-# Keys of the outbox rows and reminders this feature's messages use (see bot/events.py).
+# Keys of the outbox rows and reminders this feature's messages use (see bot/events/).
 EVENT_KEYS = ("event:%", "broadcast:%", "reminder:event:%")
 
 
