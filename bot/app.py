@@ -12,9 +12,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from bot.basics import language, onboarding, privacy, staff
-from bot.booking import flow as booking
+from bot.booking import feature as booking
+from bot.booking.agenda import MorningAgenda
 from bot.booking.setup import BookingSetup, load_booking, staff_problems
-from bot.booking.staff import MorningAgenda
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.booking.dates import parse_day, parse_range
 from bot.booking.holidays import easter, is_holiday
 from bot.booking.phone import BadPhone, normalise_phone
 from bot.booking.setup import BookingError, load_booking
 from bot.booking.slots import Busy, Calendar, candidates, days_with_offers, offers_on
-from bot.booking.staff import parse_day, parse_range
 from bot.values.ics import Event, calendar_of
 from tests.booking_world import (
     ADA,
