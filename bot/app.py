@@ -38,7 +38,7 @@ from bot.faq import desk as faq
 from bot.faq.library import Library
 from bot.storage.db import Database
 from bot.storage.keys import button_key
-from bot.survey import flow as survey
+from bot.survey import feature as survey
 from bot.survey.questionnaire import Survey, load_survey
 from bot.values import i18n
 from bot.values.messages import Answer
