@@ -3,7 +3,8 @@
 A row's state: `queued` (waiting for its due time and a send slot), `sending` (claimed by a
 sender, which is calling the platform with no lock held), then `sent`, `failed`, `blocked` (the
 user blocked the bot) or `uncertain` (the sender died or lost the answer mid-call: the platform
-may have delivered it, so it is never sent again). `bot/sender.py` moves rows along.
+may have delivered it, so it is never sent again). `sender.py` moves rows along: `claims.py`
+claims them, `outcomes.py` records what became of them.
 """
 
 from __future__ import annotations

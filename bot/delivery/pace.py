@@ -4,15 +4,36 @@ A sender reserves `count` send slots at `rate` a second: the row's `free_at` mov
 max(free_at, now) by count / rate, in one UPDATE ... RETURNING, so two processes never get the
 same slot and together stay within the rate (a generic cell-rate algorithm without bursts).
 A 429 pushes `free_at` past the pause Telegram asked for: every sender waits.
+
+Within the slots, a sender also keeps its own sends to the platform's sliding window (`Window`).
 """
 
 from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import case, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import Database
 from bot.storage.models import SendPace
+
+# Platforms count over a sliding window: a late send followed by on-time ones would put one
+# too many in some window. A send waits until the one `rate` sends back is this much more
+# than a window old (the margin covers the trip to the platform).
+WINDOW_MARGIN = 1.02
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A channel's pace: messages a second overall, and the gap between two to one chat."""
+
+    rate: float
+    chat_gap: timedelta
 
 
 class Pace:
@@ -54,3 +75,22 @@ class Pace:
                 session.add(SendPace(channel=self.channel, free_at=now))
         except IntegrityError:
             pass  # another sender created it first
+
+
+class Window:
+    """When this process started its last sends to one channel."""
+
+    def __init__(self) -> None:
+        self._starts: deque[float] = deque()
+
+    async def keep(self, rate: float) -> None:
+        """Waits while starting now would make more than `rate` sends in a window."""
+        count = max(1, int(rate))
+        starts = self._starts
+        if starts.maxlen != count:
+            starts = self._starts = deque(starts, maxlen=count)
+        span = count / rate * WINDOW_MARGIN
+        # Other sends append meanwhile: look again after each sleep (a deadline, no event).
+        while len(starts) == count and (wait := starts[0] + span - time.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+        starts.append(time.time())

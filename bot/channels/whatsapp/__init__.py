@@ -1,1 +1,2 @@
-"""WhatsApp (Cloud API): webhook and inbox, rendering, the Graph API client."""
+"""WhatsApp (Cloud API): webhook, inbox and its worker, rendering and delivery, the Graph API
+client."""

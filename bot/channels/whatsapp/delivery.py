@@ -1,0 +1,124 @@
+"""Sending to WhatsApp users: a turn's replies at once, and the outbox's rows within WhatsApp's
+rules (free-form inside the 24-hour window, else a template; its error codes in the outbox's
+terms)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+
+from bot.channels.whatsapp.api import PAIR_RATE, RATE_CODES, RE_ENGAGEMENT, GraphClient, GraphError
+from bot.channels.whatsapp.contacts import Contacts
+from bot.channels.whatsapp.content import WhatsAppContent
+from bot.channels.whatsapp.receipts import Receipts
+from bot.channels.whatsapp.render import Choice, Part, Wording, render, template_body
+from bot.core.desk import Clock
+from bot.delivery.outbox import AnswerLost, Claimed, PermanentFailure, Skipped, Throttled
+from bot.delivery.pace import Profile
+from bot.values.i18n import N_, translate_in
+from bot.values.markup import text as rich_text
+from bot.values.messages import Answer, Outbound, Reply
+
+log = logging.getLogger(__name__)
+WINDOW = timedelta(hours=24)  # free-form messages only this long after the user's last one
+THROTTLE_PAUSE = 2.0  # seconds every sender waits after 130429
+N_CHOOSE = N_("Scegli")
+N_NUMBER_HINT = N_("Rispondi con il numero della tua scelta.")
+
+
+@dataclass
+class Courier:
+    """Renders messages and sends them; remembers the numbered choices each user was offered."""
+
+    api: GraphClient
+    content: WhatsAppContent
+    contacts: Contacts
+    receipts: Receipts
+    clock: Clock
+    profile: Profile
+    _numbered: set[str] = field(default_factory=set, init=False)  # users with choices stored
+
+    async def render(self, wa_id: str, answer: Answer, locale: str) -> None:
+        """Sends a turn's replies at once (replies never wait in the outbox)."""
+        replies = answer.replies
+        if not replies and answer.notice:
+            replies = (Reply(rich_text(answer.notice)),)
+        for message in replies:
+            await self._send_now(wa_id, message, locale)
+
+    async def deliver(self, claimed: Claimed) -> None:
+        """A queued message: free-form inside the 24-hour window, else its kind's template."""
+        locale, opened = await asyncio.to_thread(self.contacts.window_of, claimed.chat_id)
+        if opened is not None and self.clock() - opened < WINDOW:
+            rendered = render(claimed.message, self.wording(locale))
+            parts, choices = rendered.parts, rendered.choices
+        else:
+            template = self.content.template(claimed.kind, locale)
+            if template is None:
+                raise Skipped(f"outside the 24-hour window, no template for {claimed.kind}")
+            parts, choices = (Part(template_body(template, claimed.message)),), None
+        wamids = []
+        try:
+            for part in parts:
+                wamids.append(await self._send_part(claimed.chat_id, part))
+        except GraphError as error:
+            raise outbox_error(error, self.profile) from error
+        except (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError) as error:
+            raise AnswerLost(repr(error)) from error
+        finally:
+            if wamids:
+                await asyncio.to_thread(self.receipts.record_sent, claimed.id, wamids)
+        await self._remember(claimed.chat_id, choices)
+
+    def wording(self, locale: str) -> Wording:
+        return Wording(
+            translate_in(locale, N_CHOOSE),
+            translate_in(locale, N_NUMBER_HINT),
+            self.content.short_labels,
+        )
+
+    async def _send_now(self, wa_id: str, message: Outbound, locale: str) -> None:
+        rendered = render(message, self.wording(locale))
+        for part in rendered.parts:
+            for attempt in range(3):
+                try:
+                    await self._send_part(wa_id, part)
+                    break
+                except GraphError as error:
+                    if error.code in RATE_CODES and attempt < 2:
+                        await asyncio.sleep(1.0 + 2 * attempt)
+                        continue
+                    log.warning("whatsapp: a reply to %s was refused: %s", wa_id, error)
+                    break
+        await self._remember(wa_id, rendered.choices)
+
+    async def _send_part(self, wa_id: str, part: Part) -> str:
+        body = part.body
+        if part.upload is not None:
+            media_id = await self.api.upload(part.upload)
+            kind = body["type"]
+            body = {**body, kind: {**body[kind], "id": media_id}}
+        return await self.api.send(wa_id, body)
+
+    async def _remember(self, wa_id: str, choices: tuple[Choice, ...] | None) -> None:
+        if choices is None or (not choices and wa_id not in self._numbered):
+            return
+        await asyncio.to_thread(self.contacts.store_choices, wa_id, choices)
+        (self._numbered.add if choices else self._numbered.discard)(wa_id)
+
+
+def outbox_error(error: GraphError, profile: Profile) -> Exception:
+    """A Graph API refusal in the outbox's terms."""
+    if error.code == RE_ENGAGEMENT:
+        return Skipped(str(error))
+    if error.code == PAIR_RATE:
+        return Throttled(max(profile.chat_gap.total_seconds(), 1.0), chat_only=True)
+    if error.code in RATE_CODES:
+        return Throttled(THROTTLE_PAUSE)
+    if 400 <= error.status < 500 and error.status != 429:
+        return PermanentFailure(str(error))
+    return error  # 5xx: tried again later
