@@ -19,7 +19,7 @@ from starlette.routing import Route
 from bot import metrics
 from bot.delivery.outbox import QUEUED, UNCERTAIN
 from bot.storage.db import Database, driver_url
-from bot.storage.models import OutboxMessage
+from bot.storage.models import OutboxMessage, WhatsAppInbox
 
 DATABASE_TIMEOUT = 2.0  # seconds: a health check must answer before the prober gives up
 MAX_TICK_AGE = 60.0  # seconds: the outbox job ticks every 2 s; a minute of silence is a hang
@@ -66,12 +66,15 @@ class Checkup:
             counts = await asyncio.wait_for(asyncio.to_thread(self.outbox_counts), self.timeout)
         except Exception:  # unreachable, gone, locked for too long: all say "not fit"
             return Health(database=False, tick_age=tick_age, backlog=0, uncertain=0)
-        backlog, per_state = counts
+        backlog, per_state, inbox_since = counts
         metrics.outbox_rows(per_state)
+        lag = (datetime.now(UTC) - inbox_since).total_seconds() if inbox_since else 0.0
+        metrics.whatsapp_inbox_lag(lag)
         return Health(True, tick_age, backlog, per_state.get(UNCERTAIN, 0))
 
-    def outbox_counts(self) -> tuple[int, dict[str, int]]:
-        """Queued messages already due, and the outbox's rows per state."""
+    def outbox_counts(self) -> tuple[int, dict[str, int], datetime | None]:
+        """Queued messages already due, the outbox's rows per state, and since when the
+        oldest WhatsApp notification waits to be handled."""
         file = sqlite_file(self.database.url)
         if file is not None and not file.exists():  # an open connection would not notice
             raise FileNotFoundError(file)
@@ -85,7 +88,10 @@ class Checkup:
                     OutboxMessage.state == QUEUED, OutboxMessage.due_at <= now
                 )
             )
-        return backlog or 0, {state: count for state, count in per_state}
+            inbox_since = session.scalar(
+                select(func.min(WhatsAppInbox.received_at)).where(WhatsAppInbox.done_at.is_(None))
+            )
+        return backlog or 0, {state: count for state, count in per_state}, inbox_since
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 # A Telegram bot token (digits, colon, 35 URL-safe characters) and E.164-looking numbers.
-BOT_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}")
+BOT_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
 PHONE = re.compile(r"(?<![\w+])\+\d[\d ]{6,16}\d\b")
+PHONE_FIELD = re.compile(r"(phone_number\W{1,4})\+?\d[\d ]{5,18}\d")  # Telegram's contacts
 HIDDEN = "[redacted]"
 QUIET_LIBRARIES = ("httpx", "apscheduler", "alembic.runtime.migration")
 
@@ -30,7 +31,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, HIDDEN)
-        return PHONE.sub(HIDDEN, BOT_TOKEN.sub(HIDDEN, text))
+        text = PHONE_FIELD.sub(rf"\g<1>{HIDDEN}", BOT_TOKEN.sub(HIDDEN, text))
+        return PHONE.sub(HIDDEN, text)
 
 
 class TextFormatter(logging.Formatter):

@@ -27,6 +27,7 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import Select, update
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.config import Settings
 from bot.delivery import outbox
 from bot.delivery.outbox import (
@@ -189,7 +190,7 @@ class OutboxSender:
             return 0
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                await self._send(channel, claimed)
+                await self._counted(channel, claimed)
         except Throttled as throttled:
             await self._throttled(channel, claimed, throttled)
         except PermanentFailure as failure:
@@ -218,6 +219,15 @@ class OutboxSender:
             outcomes, self._outcomes = self._outcomes, []
             if outcomes:
                 await self._db(self._write_outcomes, outcomes)
+
+    async def _counted(self, channel: str, claimed: Claimed) -> None:
+        """`_send`, its result counted for /metrics."""
+        try:
+            await self._send(channel, claimed)
+        except BaseException as error:
+            metrics.send_result(channel, send_result(error))
+            raise
+        metrics.send_result(channel, "sent")
 
     async def _send(self, channel: str, claimed: Claimed) -> None:
         if channel in self.row_senders:
@@ -349,6 +359,20 @@ class OutboxSender:
     def _update(self, session: Session, claimed: Claimed, **values: object) -> None:
         statement = update(OutboxMessage).where(outbox.mine(claimed, self.instance))
         session.execute(statement.values(attempts=claimed.attempts + 1, **values))
+
+
+def send_result(error: BaseException) -> str:
+    """How a failed send is counted: `429`, `blocked`, `skipped`, `failed`, `uncertain`
+    (no answer: cancelled by the send timeout) or `retry`."""
+    if isinstance(error, Throttled):
+        return "429"
+    if isinstance(error, Skipped):
+        return "skipped"
+    if isinstance(error, PermanentFailure):
+        return "blocked" if error.blocked else "failed"
+    if isinstance(error, AnswerLost | TimeoutError | asyncio.CancelledError):
+        return "uncertain"
+    return "retry"
 
 
 def burst_of(rate: float) -> int:

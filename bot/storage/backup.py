@@ -18,7 +18,9 @@ from bot.storage.models import Base
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
-PAGES_PER_STEP = 256  # writers get the database back between two steps
+# All pages in one step, inside one read transaction: in WAL mode writers go on meanwhile,
+# whereas a copy in several steps starts over whenever another connection writes.
+ALL_PAGES = -1
 
 
 class BackupError(Exception):
@@ -101,12 +103,12 @@ def _sqlite_path(database: Database) -> Path:
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
-    """SQLite's online backup API: page by page, consistent, writers only briefly paused."""
+    """SQLite's online backup API: a consistent snapshot while writers carry on."""
     if not source.exists():
         raise BackupError(f"{source} does not exist")
     with sqlite3.connect(source) as origin, sqlite3.connect(target) as copy:
         origin.execute(f"PRAGMA busy_timeout={10_000}")
-        origin.backup(copy, pages=PAGES_PER_STEP)
+        origin.backup(copy, pages=ALL_PAGES)
     origin.close()
     copy.close()
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot import metrics
 from bot.basics import privacy
 from bot.core import menu, replies
 from bot.core.turn import Command, Feature, Stale, Turn
@@ -427,6 +428,7 @@ class SurveyDesk:
         response = self._at_summary(turn)
         response.status, response.completed_at = "completed", turn.now
         response.updated_at = turn.now
+        metrics.survey_completed()
         turn.end_flow()
         offers = [
             turn.button(_("📅 Avvisami degli eventi"), "events"),

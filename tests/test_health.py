@@ -1,0 +1,100 @@
+"""/healthz and /metrics, served in polling mode too; start-up waits for the database."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot import metrics
+from bot.app import App
+from bot.health import MAX_TICK_AGE, Health
+from bot.startup import Unreachable
+from tests.bot_runner import running_bot, telegram_settings
+from tests.fake_telegram import FakeTelegram
+from tests.settings import make_settings
+
+
+@pytest.mark.parametrize(
+    ("health", "healthy"),
+    [
+        (Health(database=True, tick_age=1.5, backlog=0, uncertain=0), True),
+        (Health(database=True, tick_age=1.5, backlog=40, uncertain=3), True),  # staff's work
+        (Health(database=False, tick_age=1.5, backlog=0, uncertain=0), False),
+        (Health(database=True, tick_age=MAX_TICK_AGE + 1, backlog=0, uncertain=0), False),
+        (Health(database=True, tick_age=None, backlog=0, uncertain=0), False),  # never ticked
+    ],
+)
+def test_what_healthy_means(health: Health, healthy: bool) -> None:
+    assert health.healthy is healthy
+    assert (health.body()["status"] == "ok") is healthy
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+def sample(page: str, name: str, **labels: str) -> float:
+    """One sample's value in a Prometheus text page (0 when absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    pattern = rf"^{name}(?:\{{{re.escape(wanted)}\}})? (\S+)$" if wanted else rf"^{name} (\S+)$"
+    found = re.search(pattern, page, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_polling_serves_health_and_counts(tg: FakeTelegram, tmp_path: Path) -> None:
+    database = tmp_path / "sportello.db"
+    settings = telegram_settings(tg, f"sqlite:///{database}", metrics_token="m3trics-token")
+    async with running_bot(settings) as app, httpx.AsyncClient() as client:
+        base = f"http://127.0.0.1:{app.web_port}"
+        healthy = await client.get(f"{base}/healthz")
+        assert healthy.status_code == 200
+        assert healthy.json()["status"] == "ok" and healthy.json()["database"] == "ok"
+
+        assert (await client.get(f"{base}/metrics")).status_code == 401
+        auth = {"Authorization": "Bearer m3trics-token"}
+        before = (await client.get(f"{base}/metrics", headers=auth)).text
+        anna = tg.user(4101, first_name="Anna")
+        await anna.send("/start")
+        await anna.next_message()
+        await anna.send("quanto costa la quota associativa?")
+        await anna.next_message()
+        after = (await client.get(f"{base}/metrics", headers=auth)).text
+        texts = sample(after, "sportello_updates_total", channel="telegram", kind="text")
+        assert texts > sample(before, "sportello_updates_total", channel="telegram", kind="text")
+        assert sample(after, "sportello_reply_seconds_count", channel="telegram") >= 2
+        assert sample(after, "sportello_sends_total", channel="telegram", result="sent") >= 0
+        assert "sportello_outbox_rows" in after
+
+        database.rename(tmp_path / "gone.db")
+        gone = await client.get(f"{base}/healthz")
+        assert gone.status_code == 503 and gone.json()["database"] == "unreachable"
+
+
+def test_counters_add_up() -> None:
+    before = sample(
+        metrics.exposition().decode(), "sportello_faq_questions_total", outcome="offered"
+    )
+    metrics.faq_outcome("offered")
+    after = sample(
+        metrics.exposition().decode(), "sportello_faq_questions_total", outcome="offered"
+    )
+    assert after == before + 1
+
+
+def test_start_up_retries_an_unreachable_database(caplog: pytest.LogCaptureFixture) -> None:
+    closed_port = "postgresql://sportello@127.0.0.1:9/sportello"
+    settings = make_settings(closed_port, startup_retry_seconds=2.5)
+    with caplog.at_level(logging.WARNING), pytest.raises(Unreachable) as failure:
+        App(settings)
+    tries = [r.getMessage() for r in caplog.records if r.name == "bot.startup"]
+    assert len(tries) >= 2  # one line per try, no traceback
+    assert all(r.exc_info is None for r in caplog.records if r.name == "bot.startup")
+    assert "the database unreachable" in tries[0] and "try 1 failed, next in 1 s" in tries[0]
+    assert str(failure.value).startswith("the database still unreachable after 2.5 s")
