@@ -11,7 +11,7 @@ from typing import TextIO
 import uvicorn
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.applications import Starlette
-from telegram.error import NetworkError
+from telegram.error import InvalidToken, NetworkError
 
 from bot import health
 from bot.basics import language, onboarding, privacy, staff
@@ -23,7 +23,7 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import CHANNEL as WHATSAPP
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.core.desk import Clock, Desk, utc_clock
 from bot.core.dispatcher import Dispatcher
 from bot.core.turn import Feature
@@ -182,12 +182,15 @@ class App:
         webhook = bool(self.settings.webhook_url)
         telegram = TelegramChannel(self.settings, self.dispatcher, webhook=webhook)
         application = telegram.application
-        await patiently_async(
-            "the Telegram Bot API",
-            application.initialize,
-            (NetworkError,),
-            self.settings.startup_retry_seconds,
-        )
+        try:
+            await patiently_async(
+                "the Telegram Bot API",
+                application.initialize,
+                (NetworkError,),
+                self.settings.startup_retry_seconds,
+            )
+        except InvalidToken:
+            raise ConfigError("TELEGRAM_BOT_TOKEN: refused by Telegram (revoked?)") from None
         async with application:
             await telegram.publish_commands()
             self._start_clock({"telegram": telegram.deliver}, whatsapp)
@@ -232,7 +235,12 @@ class App:
         """The webhooks (Telegram's, WhatsApp's, both), /healthz and /metrics on HOST:PORT,
         until `stop`."""
         config = uvicorn.Config(
-            web, host=self.settings.host, port=self.settings.port, log_level="warning"
+            web,
+            host=self.settings.host,
+            port=self.settings.port,
+            log_level="warning",
+            log_config=None,  # its lines go through ours (bot/logs.py: JSON, redaction)
+            access_log=False,
         )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())

@@ -50,36 +50,44 @@ def parser() -> argparse.ArgumentParser:
     down = db_commands.add_parser("downgrade", help="revert migrations")
     down.add_argument("revision", nargs="?", default="-1", help="target (default -1; 'base')")
     db_commands.add_parser("current", help="show the applied revision")
-    backup_parsers(commands)
-    init = commands.add_parser(
-        "init",
-        help="an editable copy of faq/ and flows/ and a commented .env, in DIR",
-        description="Copies the default content (faq/, flows/) into DIR and writes a commented "
-        ".env there that points CONTENT_DIR and DATA_DIR at it; never overwrites.",
-    )
-    init.add_argument("dir", type=Path, help="the folder to make (or an empty one)")
+    operations_parsers(commands)
     faq_parser(commands)
     survey_cli.add_parser(commands)  # `survey` and `link`
     booking_cli.add_parser(commands)
     return root
 
 
-def backup_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    backup = commands.add_parser(
-        "backup",
-        help="a consistent copy of the database, while the bot runs",
-        description="SQLite: the online backup API (a SQLite file). PostgreSQL: pg_dump in "
-        "custom format (needs the PostgreSQL client tools).",
+# name, help, description of the commands for running Sportello in production
+OPERATIONS = {
+    "init": (
+        "an editable copy of faq/ and flows/ and a commented .env, in DIR",
+        "Copies the default content (faq/, flows/) into DIR and writes a commented .env there "
+        "that points CONTENT_DIR and DATA_DIR at it; never overwrites.",
+    ),
+    "backup": (
+        "a consistent copy of the database, while the bot runs",
+        "SQLite: the online backup API (a SQLite file). PostgreSQL: pg_dump in custom format "
+        "(needs the PostgreSQL client tools).",
+    ),
+    "restore": (
+        "put a backup back (the bot stopped)",
+        "Restores a file made by `sportello backup`; refuses a database that already holds "
+        "data unless --force.",
+    ),
+}
+
+
+def operations_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parsers = {
+        name: commands.add_parser(name, help=summary, description=details)
+        for name, (summary, details) in OPERATIONS.items()
+    }
+    parsers["init"].add_argument("dir", type=Path, help="the folder to make (or an empty one)")
+    parsers["backup"].add_argument("--out", type=Path, required=True, help="the file to write")
+    parsers["restore"].add_argument("file", type=Path, help="the backup file")
+    parsers["restore"].add_argument(
+        "--force", action="store_true", help="replace the data already there"
     )
-    backup.add_argument("--out", type=Path, required=True, help="the backup file to write")
-    restore = commands.add_parser(
-        "restore",
-        help="put a backup back (the bot stopped)",
-        description="Restores a file made by `sportello backup`; refuses a database that "
-        "already holds data unless --force.",
-    )
-    restore.add_argument("file", type=Path, help="the backup file")
-    restore.add_argument("--force", action="store_true", help="replace the data already there")
 
 
 def faq_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ import pytest
 
 from bot import metrics
 from bot.app import App
+from bot.config import ConfigError
 from bot.health import MAX_TICK_AGE, Health
 from bot.startup import Unreachable
 from tests.bot_runner import running_bot, telegram_settings
@@ -98,3 +100,26 @@ def test_start_up_retries_an_unreachable_database(caplog: pytest.LogCaptureFixtu
     assert all(r.exc_info is None for r in caplog.records if r.name == "bot.startup")
     assert "the database unreachable" in tries[0] and "try 1 failed, next in 1 s" in tries[0]
     assert str(failure.value).startswith("the database still unreachable after 2.5 s")
+
+
+async def test_start_up_retries_an_unreachable_bot_api(
+    tmp_path: Path, unused_tcp_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'sportello.db'}",
+        telegram_bot_token="123456:ABC",
+        telegram_api_base_url=f"http://127.0.0.1:{unused_tcp_port}/bot",
+        startup_retry_seconds=0.5,
+    )
+    app = App(settings)
+    with caplog.at_level(logging.WARNING), pytest.raises(Unreachable, match="Telegram Bot API"):
+        await app.serve(asyncio.Event())
+    tries = [r.getMessage() for r in caplog.records if r.name == "bot.startup"]
+    assert tries and all("the Telegram Bot API unreachable (NetworkError" in t for t in tries)
+
+
+async def test_a_revoked_token_stops_with_one_line(tg: FakeTelegram, tmp_path: Path) -> None:
+    settings = telegram_settings(tg, f"sqlite:///{tmp_path / 'sportello.db'}")
+    revoked = settings.model_copy(update={"telegram_bot_token": "123456:revoked"})
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN: refused by Telegram"):
+        await App(revoked).serve(asyncio.Event())
