@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -13,9 +15,13 @@ import pytest
 
 from bot import metrics
 from bot.app import App
+from bot.channels.whatsapp import inbox
 from bot.config import ConfigError
-from bot.health import MAX_TICK_AGE, Health
+from bot.delivery.outbox import AnswerLost, PermanentFailure, Skipped, Throttled
+from bot.delivery.sender import send_result
+from bot.health import MAX_TICK_AGE, Checkup, Health
 from bot.startup import Unreachable
+from bot.storage.db import Database
 from tests.bot_runner import running_bot, telegram_settings
 from tests.fake_telegram import FakeTelegram
 from tests.settings import make_settings
@@ -123,3 +129,31 @@ async def test_a_revoked_token_stops_with_one_line(tg: FakeTelegram, tmp_path: P
     revoked = settings.model_copy(update={"telegram_bot_token": "123456:revoked"})
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN: refused by Telegram"):
         await App(revoked).serve(asyncio.Event())
+
+
+@pytest.mark.parametrize(
+    ("error", "result"),
+    [
+        (Throttled(3.0), "429"),
+        (PermanentFailure("Forbidden: bot was blocked by the user", blocked=True), "blocked"),
+        (PermanentFailure("Bad Request: chat not found"), "failed"),
+        (Skipped("outside the 24-hour window"), "skipped"),
+        (AnswerLost("connection reset"), "uncertain"),
+        (asyncio.CancelledError(), "uncertain"),  # the send timeout cancelled it mid-call
+        (RuntimeError("502 Bad Gateway"), "retry"),
+    ],
+)
+def test_how_a_send_is_counted(error: BaseException, result: str) -> None:
+    assert send_result(error) == result
+
+
+async def test_the_whatsapp_inbox_lag_is_read_at_each_scrape(database_url: str) -> None:
+    database = Database(database_url)
+    database.upgrade()
+    waiting_since = datetime.now(UTC) - timedelta(seconds=90)
+    with database.transaction() as session:
+        inbox.store(session, [("wamid.1", {"text": "ciao"})], waiting_since)
+    health = await Checkup(database, time.monotonic).examine()
+    database.dispose()
+    assert health.healthy
+    assert sample(metrics.exposition().decode(), "sportello_whatsapp_inbox_lag_seconds") >= 90
