@@ -38,7 +38,7 @@ def _policy(what: str, errors: Errors, seconds: float) -> dict[str, object]:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0
         log.warning(
-            "start-up: %s unreachable (%s); try %d failed, next in %.0f s",
+            "start-up: cannot reach %s (%s); try %d failed, next in %.0f s",
             what,
             reason(error),
             state.attempt_number,
@@ -55,7 +55,7 @@ def _policy(what: str, errors: Errors, seconds: float) -> dict[str, object]:
 
 def _gave_up(what: str, seconds: float, failure: RetryError) -> Unreachable:
     error = failure.last_attempt.exception()
-    return Unreachable(f"{what} still unreachable after {seconds:g} s ({reason(error)})")
+    return Unreachable(f"cannot reach {what}, tried for {seconds:g} s ({reason(error)})")
 
 
 def patiently(what: str, action: Callable[[], T], errors: Errors, seconds: float) -> T:

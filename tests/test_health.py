@@ -25,6 +25,7 @@ from bot.storage.db import Database
 from tests.bot_runner import running_bot, telegram_settings
 from tests.fake_telegram import FakeTelegram
 from tests.settings import make_settings
+from tests.test_cli import sportello
 
 
 @pytest.mark.parametrize(
@@ -104,8 +105,8 @@ def test_start_up_retries_an_unreachable_database(caplog: pytest.LogCaptureFixtu
     tries = [r.getMessage() for r in caplog.records if r.name == "bot.startup"]
     assert len(tries) >= 2  # one line per try, no traceback
     assert all(r.exc_info is None for r in caplog.records if r.name == "bot.startup")
-    assert "the database unreachable" in tries[0] and "try 1 failed, next in 1 s" in tries[0]
-    assert str(failure.value).startswith("the database still unreachable after 2.5 s")
+    assert "cannot reach the database" in tries[0] and "try 1 failed, next in 1 s" in tries[0]
+    assert str(failure.value).startswith("cannot reach the database, tried for 2.5 s")
 
 
 async def test_start_up_retries_an_unreachable_bot_api(
@@ -121,7 +122,7 @@ async def test_start_up_retries_an_unreachable_bot_api(
     with caplog.at_level(logging.WARNING), pytest.raises(Unreachable, match="Telegram Bot API"):
         await app.serve(asyncio.Event())
     tries = [r.getMessage() for r in caplog.records if r.name == "bot.startup"]
-    assert tries and all("the Telegram Bot API unreachable (NetworkError" in t for t in tries)
+    assert tries and all("cannot reach the Telegram Bot API (NetworkError" in t for t in tries)
 
 
 async def test_a_revoked_token_stops_with_one_line(tg: FakeTelegram, tmp_path: Path) -> None:
@@ -157,3 +158,14 @@ async def test_the_whatsapp_inbox_lag_is_read_at_each_scrape(database_url: str) 
     database.dispose()
     assert health.healthy
     assert sample(metrics.exposition().decode(), "sportello_whatsapp_inbox_lag_seconds") >= 90
+
+
+def test_the_command_says_it_in_one_line(tmp_path: Path) -> None:
+    closed_port = {"DATABASE_URL": "postgresql://x@127.0.0.1:9/x", "STARTUP_RETRY_SECONDS": "0"}
+    result = sportello("chat", env=closed_port, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("sportello: cannot reach the database, tried for 0 s (OperationalError: ")
+    )
