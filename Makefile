@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench messages clean
+.PHONY: run test lint typecheck pytest bench messages lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: $(STAMP)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o locale/sportello.pot --no-location --omit-header bot
 	$(BIN)/pybabel update -i locale/sportello.pot -d locale -D sportello --no-fuzzy-matching --ignore-obsolete
+
+# Exact versions for production installs (README: Install in production);
+# `make lock LOCK_ARGS=--upgrade` takes the newest releases the ranges allow.
+lock: $(STAMP)
+	$(BIN)/pip-compile $(LOCK_ARGS) --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--annotation-style=line --output-file=requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

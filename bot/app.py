@@ -9,8 +9,11 @@ from collections.abc import Iterable
 from typing import TextIO
 
 import uvicorn
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.applications import Starlette
+from telegram.error import InvalidToken, NetworkError
 
+from bot import health
 from bot.basics import language, onboarding, privacy, staff
 from bot.booking import feature as booking
 from bot.booking.agenda import MorningAgenda
@@ -20,7 +23,7 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import CHANNEL as WHATSAPP
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.core.desk import Clock, Desk, utc_clock
 from bot.core.dispatcher import Dispatcher
 from bot.core.turn import Feature
@@ -36,6 +39,8 @@ from bot.events.announcer import Announcer
 from bot.events.config import EventsConfig, load_events_config
 from bot.faq import desk as faq
 from bot.faq.library import Library
+from bot.health import Checkup
+from bot.startup import patiently, patiently_async
 from bot.storage.db import Database
 from bot.storage.keys import button_key
 from bot.survey import feature as survey
@@ -81,7 +86,12 @@ class App:
             log.warning("booking: %s", problem)
         self.events = load_events_config()
         self.database = Database(settings.database_url)
-        self.database.ensure_schema()
+        patiently(
+            "the database",
+            self.database.ensure_schema,
+            (OperationalError, InterfaceError),
+            settings.startup_retry_seconds,
+        )
         signer = Signer(button_key(self.database, settings.secret_key))
         self.desk = Desk(
             settings,
@@ -104,7 +114,9 @@ class App:
         self.scheduler.every(10, self.announcer.run, "announcements")
         self.outbox.on_blocked.append(subscriptions.on_blocked)
         self.scheduler.every(300, self.agenda.run, "morning-agenda")
+        self.checkup = Checkup(self.database, lambda: self.scheduler.last_tick)
         self.ready = asyncio.Event()  # set once the channels take updates
+        self.web_port: int | None = None  # where /healthz listens (PORT=0: any free port)
 
     async def _kick_outbox(self, _answer: Answer) -> None:
         asyncio.get_running_loop().create_task(self.outbox.drain())
@@ -161,7 +173,7 @@ class App:
     async def _serve_whatsapp(self, stop: asyncio.Event, whatsapp: WhatsAppChannel) -> None:
         self._start_clock({}, whatsapp)
         try:
-            await self._serve_web(build_web_app(None, None, "", whatsapp), stop)
+            await self._serve_web(self._web_app(None, whatsapp), stop)
         finally:
             await self._stop_clock()
             await whatsapp.stop()
@@ -170,6 +182,15 @@ class App:
         webhook = bool(self.settings.webhook_url)
         telegram = TelegramChannel(self.settings, self.dispatcher, webhook=webhook)
         application = telegram.application
+        try:
+            await patiently_async(
+                "the Telegram Bot API",
+                application.initialize,
+                (NetworkError,),
+                self.settings.startup_retry_seconds,
+            )
+        except InvalidToken:
+            raise ConfigError("TELEGRAM_BOT_TOKEN: refused by Telegram (revoked?)") from None
         async with application:
             await telegram.publish_commands()
             self._start_clock({"telegram": telegram.deliver}, whatsapp)
@@ -182,11 +203,7 @@ class App:
                     await application.updater.start_polling(
                         allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
                     )
-                    if whatsapp is not None:
-                        await self._serve_web(build_web_app(None, None, "", whatsapp), stop)
-                    else:
-                        self.ready.set()
-                        await stop.wait()
+                    await self._serve_web(self._web_app(None, whatsapp), stop)
                     await application.updater.stop()
             finally:
                 await self._stop_clock()
@@ -205,17 +222,32 @@ class App:
             drop_pending_updates=False,
         )
         path = webhook_path(url)
-        await self._serve_web(
-            build_web_app(telegram, self.settings.webhook_secret, path, whatsapp), stop
-        )
+        await self._serve_web(self._web_app(telegram, whatsapp, path), stop)
+
+    def _web_app(
+        self, telegram: TelegramChannel | None, whatsapp: WhatsAppChannel | None, path: str = ""
+    ) -> Starlette:
+        secret = self.settings.webhook_secret if telegram else None
+        probes = health.routes(self.checkup, self.settings.metrics_token)
+        return build_web_app(telegram, secret, path, whatsapp, probes)
 
     async def _serve_web(self, web: Starlette, stop: asyncio.Event) -> None:
-        """The webhooks (Telegram's, WhatsApp's, both) and /healthz on PORT, until `stop`."""
-        config = uvicorn.Config(web, host="0.0.0.0", port=self.settings.port, log_level="warning")
+        """The webhooks (Telegram's, WhatsApp's, both), /healthz and /metrics on HOST:PORT,
+        until `stop`."""
+        config = uvicorn.Config(
+            web,
+            host=self.settings.host,
+            port=self.settings.port,
+            log_level="warning",
+            log_config=None,  # its lines go through ours (bot/logs.py: JSON, redaction)
+            access_log=False,
+        )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 (no start event)
             await asyncio.sleep(0.01)
+        if server.started:
+            self.web_port = server.servers[0].sockets[0].getsockname()[1]
         self.ready.set()
         stopping = asyncio.create_task(stop.wait())
         # uvicorn takes SIGINT/SIGTERM while it serves: either way ends both.

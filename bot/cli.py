@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from bot import logs, workspace
 from bot.booking import cli as booking_cli
 from bot.booking.setup import BookingError
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.faq.knowledge import KnowledgeError
+from bot.paths import CONTENT_DIR, FAQ_DIR
+from bot.startup import Unreachable
+from bot.storage import backup
+from bot.storage.backup import BackupError
 from bot.storage.db import Database, SchemaNotReady
 from bot.survey import cli as survey_cli
 from bot.survey.questionnaire import SurveyError
+from bot.workspace import WorkspaceExists
 
 EXIT_CONFIG = 2
+EXIT_FAILED = 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,10 +50,44 @@ def parser() -> argparse.ArgumentParser:
     down = db_commands.add_parser("downgrade", help="revert migrations")
     down.add_argument("revision", nargs="?", default="-1", help="target (default -1; 'base')")
     db_commands.add_parser("current", help="show the applied revision")
+    operations_parsers(commands)
     faq_parser(commands)
     survey_cli.add_parser(commands)  # `survey` and `link`
     booking_cli.add_parser(commands)
     return root
+
+
+# name, help, description of the commands for running Sportello in production
+OPERATIONS = {
+    "init": (
+        "an editable copy of faq/ and flows/ and a commented .env, in DIR",
+        "Copies the default content (faq/, flows/) into DIR and writes a commented .env there "
+        "that points CONTENT_DIR and DATA_DIR at it; never overwrites.",
+    ),
+    "backup": (
+        "a consistent copy of the database, while the bot runs",
+        "SQLite: the online backup API (a SQLite file). PostgreSQL: pg_dump in custom format "
+        "(needs the PostgreSQL client tools).",
+    ),
+    "restore": (
+        "put a backup back (the bot stopped)",
+        "Restores a file made by `sportello backup`; refuses a database that already holds "
+        "data unless --force.",
+    ),
+}
+
+
+def operations_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parsers = {
+        name: commands.add_parser(name, help=summary, description=details)
+        for name, (summary, details) in OPERATIONS.items()
+    }
+    parsers["init"].add_argument("dir", type=Path, help="the folder to make (or an empty one)")
+    parsers["backup"].add_argument("--out", type=Path, required=True, help="the file to write")
+    parsers["restore"].add_argument("file", type=Path, help="the backup file")
+    parsers["restore"].add_argument(
+        "--force", action="store_true", help="replace the data already there"
+    )
 
 
 def faq_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -80,25 +121,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.telegram_bot_token or settings.whatsapp_access_token
         )
         # In the terminal chat, log lines would interleave with the conversation.
-        level = settings.log_level.upper() if serving else "WARNING"
-        logging.basicConfig(
-            level=level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-        for noisy in ("httpx", "apscheduler", "alembic.runtime.migration"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        level = settings.log_level if serving else "WARNING"
+        logs.configure(level, settings.log_format, secrets(settings))
         return run_command(args, settings)
     except (ConfigError, SchemaNotReady, KnowledgeError, SurveyError, BookingError) as error:
         print(f"sportello: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except (Unreachable, BackupError, WorkspaceExists) as error:
+        print(f"sportello: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 
 
+def secrets(settings: Settings) -> list[str | None]:
+    """What log lines must never show."""
+    return [
+        settings.telegram_bot_token,
+        settings.webhook_secret,
+        settings.secret_key,
+        settings.metrics_token,
+        settings.whatsapp_access_token,
+        settings.whatsapp_app_secret,
+        settings.whatsapp_verify_token,
+    ]
+
+
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "init":
+        for path in workspace.init(args.dir):
+            print(f"wrote {path}")
+        print(f"next: cd {args.dir.absolute()} and edit .env; `sportello faq check` checks faq/")
+        return 0
+    if args.command in ("backup", "restore"):
+        return backup_command(args, settings)
     if args.command == "db":
         return database_command(args, settings)
+    if not FAQ_DIR.is_dir():
+        raise ConfigError(
+            f"CONTENT_DIR: no faq/ folder in {CONTENT_DIR} (`sportello init DIR` makes one)"
+        )
     if args.command in ("survey", "link"):
         return survey_cli.run(args, settings)
     if args.command == "booking":
@@ -116,6 +178,20 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         user = getattr(args, "user", "1")
         lang = getattr(args, "lang", None) or settings.default_locale
         asyncio.run(app.chat(user, lang, sys.stdin, sys.stdout))
+    return 0
+
+
+def backup_command(args: argparse.Namespace, settings: Settings) -> int:
+    database = Database(settings.database_url)
+    try:
+        if args.command == "backup":
+            backup.backup(database, args.out)
+            print(f"backup written to {args.out}")
+        else:
+            backup.restore(database, args.file, force=args.force)
+            print(f"restored {args.file}; now run `sportello db upgrade` if it is older")
+    finally:
+        database.dispose()
     return 0
 
 

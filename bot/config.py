@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.paths import DEFAULT_VAR_DIR, FLOWS_DIR
+from bot.paths import DATA_DIR, FLOWS_DIR
 
 SUPPORTED_LOCALES = ("it", "en", "fr")
 
@@ -54,14 +54,18 @@ class Settings(BaseSettings):
 
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
-    database_url: str = Field(default_factory=lambda: f"sqlite:///{DEFAULT_VAR_DIR}/sportello.db")
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{DATA_DIR}/sportello.db")
     staff_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     staff_chat_id: int | None = None
     default_locale: str = "it"
     timezone: str = "Europe/Rome"
     webhook_url: str | None = None
     webhook_secret: str | None = None
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
+    host: str = "127.0.0.1"  # the address PORT listens on; 0.0.0.0 for every interface
+    metrics_token: str | None = None  # when set, /metrics wants "Authorization: Bearer ..."
+    log_format: Literal["text", "json"] = "text"
+    startup_retry_seconds: float = Field(default=120, ge=0, le=3600)  # Bot API, database
     retention_months: int = Field(default=24, ge=1, le=240)
     outbox_rate: float = Field(default=25.0, gt=0, le=10_000)  # messages/s, whole deployment
     outbox_chat_rate: float = Field(default=1.0, gt=0, le=100)  # messages/s to one chat
@@ -96,10 +100,16 @@ class Settings(BaseSettings):
         "whatsapp_app_secret",
         "whatsapp_verify_token",
         "whatsapp_phone_number_id",
+        "metrics_token",
     )
     @classmethod
     def blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -1,15 +1,16 @@
-"""One ASGI app for the webhooks (Telegram, WhatsApp) and /healthz."""
+"""One ASGI app for the webhooks (Telegram, WhatsApp), /healthz and /metrics."""
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Sequence
 from urllib.parse import urlparse
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp.channel import WhatsAppChannel
@@ -29,9 +30,9 @@ def build_web_app(
     secret: str | None,
     path: str,
     whatsapp: WhatsAppChannel | None = None,
+    health: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    async def healthz(_request: Request) -> Response:
-        return PlainTextResponse("ok")
+    """`health`: /healthz and /metrics (bot/health.py), served in every mode."""
 
     async def telegram_update(request: Request) -> Response:
         assert telegram is not None
@@ -46,7 +47,7 @@ def build_web_app(
             return PlainTextResponse("bad request", status_code=400)
         return Response(status_code=200)
 
-    routes = [Route("/healthz", healthz)]
+    routes = list(health)
     if telegram is not None:
         routes.append(Route(path, telegram_update, methods=["POST"]))
     if whatsapp is not None:

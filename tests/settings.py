@@ -14,5 +14,6 @@ def make_settings(database_url: str, **values: object) -> Settings:
         "staff_chat_id": None,
         "default_locale": "it",
         "secret_key": "test-secret",
+        "port": 0,  # /healthz is served in every mode: on a free port, so tests never collide
     }
     return Settings.model_construct(**{**Settings().model_dump(), **defaults, **values})

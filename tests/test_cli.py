@@ -14,25 +14,26 @@ from bot.storage.db import Database
 from tests.conftest import postgres_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = ("TELEGRAM_", "DATABASE_", "STAFF_", "WEBHOOK_", "DEFAULT_LOCALE", "LANG", "LC_")
+SETTINGS += ("CONTENT_DIR", "DATA_DIR", "LOG_", "PORT", "HOST", "METRICS_", "PYTHONPATH")
+
+
+def clean_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without Sportello's settings, plus `env`."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith(SETTINGS)}
+    return {**base, **(env or {})}
 
 
 def sportello(
     *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Runs `python -m bot ...` from another directory, with a clean environment."""
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(
-            ("TELEGRAM_", "DATABASE_", "STAFF_", "WEBHOOK_", "DEFAULT_LOCALE", "LANG", "LC_")
-        )
-    }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env={**base, **(env or {})},
+        env=clean_environment(env),
         cwd=cwd or ROOT / "tests",
         timeout=60,
     )

@@ -9,7 +9,10 @@ from bot.config import ConfigError, load_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "STAFF_USER_IDS", "WEBHOOK_URL", "PORT"):
+    for name in (
+        *("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "STAFF_USER_IDS", "WEBHOOK_URL", "PORT"),
+        *("HOST", "LOG_FORMAT"),
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -20,6 +23,7 @@ def test_defaults_need_no_configuration() -> None:
     assert settings.default_locale == "it"
     assert settings.timezone == "Europe/Rome"
     assert settings.telegram_file_url == "https://api.telegram.org/file/bot"
+    assert (settings.host, settings.port, settings.log_format) == ("127.0.0.1", 8080, "text")
 
 
 def test_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,6 +56,7 @@ def test_a_dotenv_file_is_read(tmp_path: Path) -> None:
         ("TELEGRAM_API_BASE_URL", "api.telegram.org", "TELEGRAM_API_BASE_URL: expected an http"),
         ("WEBHOOK_SECRET", "with space", "WEBHOOK_SECRET: expected 1-256 characters"),
         ("RETENTION_MONTHS", "0", "RETENTION_MONTHS: Input should be greater than or equal to 1"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT: Input should be 'text' or 'json'"),
     ],
 )
 def test_a_wrong_value_names_the_variable(

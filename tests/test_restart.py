@@ -20,6 +20,7 @@ def environment(tg: FakeTelegram, database_url: str) -> dict[str, str]:
         "TELEGRAM_API_BASE_URL": tg.base_url,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "restart-test",
+        "PORT": "0",  # /healthz on a free port: several processes never collide
     }
 
 

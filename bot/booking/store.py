@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.booking.setup import BookingSetup
 from bot.booking.slots import Busy, Calendar, Offer, candidates
 from bot.delivery import reminders
@@ -174,6 +175,7 @@ def confirm(session: Session, booking: Booking, now: datetime) -> None:
     """Turns a hold into a booking and schedules its reminders, in the same transaction."""
     booking.status, booking.held_until, booking.updated_at = CONFIRMED, None, now
     session.flush()
+    metrics.booking("confirmed")
     for kind, before, stale_before in REMINDERS:
         due = booking.starts_at - before
         if due > now:
@@ -192,6 +194,7 @@ def close(session: Session, booking: Booking, status: str, now: datetime, by: st
     """Cancels or replaces a booking: its slot frees up and its reminders are cancelled."""
     booking.status, booking.updated_at = status, now
     booking.closed_by = by
+    metrics.booking(status)
     reminders.cancel(session, ref(booking))
 
 

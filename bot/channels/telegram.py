@@ -93,7 +93,9 @@ class TelegramChannel:
         await self.application.update_queue.put(update)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram handler error for %r", update, exc_info=context.error)
+        # The update's id only: its text and contact are personal data (README: Logs).
+        number = getattr(update, "update_id", None)
+        log.error("telegram handler error for update %s", number, exc_info=context.error)
 
     # Outbound -----------------------------------------------------------------
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
+from bot import metrics
 from bot.core.desk import Desk
 from bot.values.messages import Answer, Inbound
 
@@ -25,9 +27,12 @@ class Dispatcher:
         self._waiting: dict[tuple[str, str], int] = {}
 
     async def dispatch(self, inbound: Inbound) -> Answer:
+        started = time.perf_counter()
         async with self._user_lock(inbound.user_key):
             loop = asyncio.get_running_loop()
             answer = await loop.run_in_executor(self.executor, self.desk.handle, inbound)
+        metrics.update_handled(inbound.channel, inbound.kind.value)
+        metrics.reply_took(inbound.channel, time.perf_counter() - started)
         if self.after and answer.deliveries:
             await self.after(answer)
         return answer

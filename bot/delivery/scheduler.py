@@ -6,6 +6,7 @@ import asyncio
 import calendar
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -35,6 +36,7 @@ class Clock:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.is_leader = is_leader
         self._running: set[asyncio.Task[None]] = set()
+        self.last_tick: float | None = None  # time.monotonic() of the last tick (/healthz)
 
     def every(self, seconds: float, job: Job, name: str, leader_only: bool = True) -> None:
         """Runs `job` every few seconds; a missed or slow tick is coalesced, never doubled.
@@ -50,6 +52,7 @@ class Clock:
                 log.exception("periodic job %s failed", name)
 
         async def guarded() -> None:
+            self.last_tick = time.monotonic()
             # Shielded, so stopping the scheduler lets a job finish what it claimed.
             task = asyncio.ensure_future(run())
             self._running.add(task)

@@ -18,10 +18,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.config import Settings
 from bot.delivery.claims import Claims
 from bot.delivery.gate import Gate
-from bot.delivery.outbox import AnswerLost, Claimed, PermanentFailure, Throttled
+from bot.delivery.outbox import AnswerLost, Claimed, PermanentFailure, Skipped, Throttled
 from bot.delivery.outcomes import BlockedHook, Outcomes
 from bot.delivery.pace import Pace, Profile, Window
 from bot.delivery.threads import Threads
@@ -158,7 +159,7 @@ class OutboxSender:
             return 0
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                await self._send(channel, claimed)
+                await self._counted(channel, claimed)
         except Throttled as throttled:
             await self._throttled(channel, claimed, throttled)
         except PermanentFailure as failure:
@@ -173,6 +174,15 @@ class OutboxSender:
             await self.outcomes.sent(claimed)
             return 1
         return 0
+
+    async def _counted(self, channel: str, claimed: Claimed) -> None:
+        """`_send`, its result counted for /metrics."""
+        try:
+            await self._send(channel, claimed)
+        except BaseException as error:
+            metrics.send_result(channel, send_result(error))
+            raise
+        metrics.send_result(channel, "sent")
 
     async def _send(self, channel: str, claimed: Claimed) -> None:
         if channel in self.row_senders:
@@ -202,6 +212,20 @@ class OutboxSender:
 
     def _window(self, channel: str) -> Window:
         return self._windows.setdefault(channel, Window())
+
+
+def send_result(error: BaseException) -> str:
+    """How a failed send is counted: `429`, `blocked`, `skipped`, `failed`, `uncertain`
+    (no answer: cancelled by the send timeout) or `retry`."""
+    if isinstance(error, Throttled):
+        return "429"
+    if isinstance(error, Skipped):
+        return "skipped"
+    if isinstance(error, PermanentFailure):
+        return "blocked" if error.blocked else "failed"
+    if isinstance(error, AnswerLost | TimeoutError | asyncio.CancelledError):
+        return "uncertain"
+    return "retry"
 
 
 def burst_of(rate: float) -> int:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from bot import metrics
 from bot.core.turn import Command, Feature, Stale, Turn
 from bot.faq.knowledge import KnowledgeBase, KnowledgeError, Topic
 from bot.faq.library import Library
@@ -25,6 +26,8 @@ from bot.values.i18n import (
 )
 from bot.values.markup import Rich, bold, italic, join, text
 from bot.values.messages import Answer, Button, Reply, rows, say
+
+FAQ_OUTCOMES = {"answer": "answered", "suggest": "offered"}  # the matcher's words -> /metrics
 
 
 def figure_text(topic: Topic, figure_id: str, locale: str) -> str:
@@ -111,6 +114,7 @@ class FaqDesk:
         return self.unknown(turn)
 
     def _log(self, turn: Turn, question: str, match: Match) -> None:
+        metrics.faq_outcome(FAQ_OUTCOMES.get(match.outcome, "unknown"))
         turn.session.add(
             FaqQuestion(
                 user_id=turn.user.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import metrics
 from bot.core.turn import Stale, Turn
 from bot.storage.models import SurveyResponse
 from bot.survey import card, responses
@@ -80,6 +81,7 @@ class Summary:
     def on_confirm(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
         response = self._reached(turn)
         response.status, response.completed_at = "completed", turn.now
+        metrics.survey_completed()
         response.updated_at = turn.now
         turn.end_flow()
         offers = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,7 +22,7 @@ from babel.numbers import format_currency, format_decimal
 from babel.numbers import format_percent as babel_percent
 
 from bot.config import SUPPORTED_LOCALES
-from bot.paths import LOCALE_DIR
+from bot.paths import COMPILED_LOCALE_DIR, LOCALE_DIR
 
 DOMAIN = "sportello"
 SOURCE_LOCALE = "it"
@@ -89,24 +90,27 @@ def translations(locale: str) -> gettext.NullTranslations:
     if locale == SOURCE_LOCALE:
         return gettext.NullTranslations()
     compile_catalog(locale)
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[locale])
+    return gettext.translation(DOMAIN, COMPILED_LOCALE_DIR, languages=[locale])
 
 
-def catalog_paths(locale: str, root: Path = LOCALE_DIR) -> tuple[Path, Path]:
-    folder = root / locale / "LC_MESSAGES"
-    return folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+def catalog_path(locale: str, root: Path, suffix: str) -> Path:
+    return root / locale / "LC_MESSAGES" / f"{DOMAIN}{suffix}"
 
 
-def compile_catalog(locale: str, root: Path = LOCALE_DIR) -> None:
-    """Writes the .mo when it is missing or older than the .po, so a plain install works."""
-    po_path, mo_path = catalog_paths(locale, root)
+def compile_catalog(
+    locale: str, source: Path = LOCALE_DIR, target: Path = COMPILED_LOCALE_DIR
+) -> None:
+    """Writes the .mo (under DATA_DIR, never inside the package) when it is missing or older
+    than the .po that ships with the code, so a plain install works."""
+    po_path, mo_path = catalog_path(locale, source, ".po"), catalog_path(locale, target, ".mo")
     if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
         return
-    with po_path.open("rb") as source:
-        catalog = read_po(source, locale=locale)
-    temporary = mo_path.with_suffix(".mo.tmp")
-    with temporary.open("wb") as target:
-        write_mo(target, catalog)
+    mo_path.parent.mkdir(parents=True, exist_ok=True)
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale)
+    temporary = mo_path.with_suffix(f".{os.getpid()}.tmp")  # processes may race
+    with temporary.open("wb") as mo_file:
+        write_mo(mo_file, catalog)
     temporary.replace(mo_path)
 
 

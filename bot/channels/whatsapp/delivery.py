@@ -92,7 +92,7 @@ class Courier:
                     if error.code in RATE_CODES and attempt < 2:
                         await asyncio.sleep(1.0 + 2 * attempt)
                         continue
-                    log.warning("whatsapp: a reply to %s was refused: %s", wa_id, error)
+                    log.warning("whatsapp: a reply was refused: %s", error)  # wa_id: a phone
                     break
         await self._remember(wa_id, rendered.choices)
 
