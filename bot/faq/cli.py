@@ -21,11 +21,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check() -> int:
+    """Fails on a broken file and on a first message that does not fit a phone screen."""
+    from bot.faq.desk import first_message_problems
+
     try:
         kb = load()
+        problems = first_message_problems(kb, date.today())
     except KnowledgeError as error:
-        print(f"faq: {len(error.problems)} problem(s):", file=sys.stderr)
-        for problem in error.problems:
+        problems = error.problems
+    if problems:
+        print(f"faq: {len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
     for warning in kb.warnings:

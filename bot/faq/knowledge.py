@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from bot.paths import FAQ_DIR
 STALE_AFTER = timedelta(days=365)
 SHORT_LIMIT = 20
 CATEGORY_LIMIT = 24
+# An answer opens with what the user needs, not with a "yes" that may not fit their question.
+_YES_NO = re.compile(r"^(s[iì]|no|yes|oui|non)\b\s*[.:,!;]", re.IGNORECASE)
 
 
 M = TypeVar("M", bound=Strict)
@@ -53,11 +56,20 @@ class Topic(Strict):
     validity: Texts | None = None
     uncertain: Texts | None = None
     related: list[str] = []
-    actions: list[Literal["callback", "survey"]] = []
+    actions: list[Literal["callback", "survey", "contacts"]] = []
     reviewed: date
 
     def figure(self, figure_id: str) -> Figure:
         return next(f for f in self.figures if f.id == figure_id)
+
+
+class Contacts(Strict):
+    """The desk's contacts, filled in by staff in faq/contacts.yaml; empty ones are not shown."""
+
+    phone: Text | None = None
+    email: Text | None = None
+    address: Text | None = None
+    hours: Texts | None = None
 
 
 class Category(Strict):
@@ -98,6 +110,7 @@ class KnowledgeBase:
     synonyms: Synonyms
     stopwords: Stopwords
     warnings: tuple[str, ...] = field(default=())
+    contacts: Contacts = field(default_factory=Contacts)
 
 
 class KnowledgeError(Exception):
@@ -115,13 +128,18 @@ def load(folder: Path = FAQ_DIR, today: date | None = None) -> KnowledgeBase:
     categories = _load_one(folder / "categories.yaml", Categories, problems)
     synonyms = _load_one(folder / "synonyms.yaml", Synonyms, problems) or Synonyms()
     stopwords = _load_one(folder / "stopwords.yaml", Stopwords, problems) or Stopwords()
+    contacts = Contacts()
+    if (folder / "contacts.yaml").exists():
+        contacts = _load_one(folder / "contacts.yaml", Contacts, problems) or contacts
     if categories is not None:
         problems += cross_check(topics, categories.categories)
     if problems:
         raise KnowledgeError(problems)
     assert categories is not None
     warnings = tuple(stale_warnings(topics.values(), today or date.today()))
-    return KnowledgeBase(topics, tuple(categories.categories), synonyms, stopwords, warnings)
+    return KnowledgeBase(
+        topics, tuple(categories.categories), synonyms, stopwords, warnings, contacts
+    )
 
 
 def _load_topics(folder: Path, problems: list[str]) -> dict[str, Topic]:
@@ -204,6 +222,11 @@ def topic_problems(topic: Topic, topics: dict[str, Topic]) -> list[str]:
             unknown = placeholders(texts.get(lang)) - set(figure_ids)
             if unknown:
                 problems.append(f"{name}.{lang}: unknown figure {sorted(unknown)}")
+    problems += [
+        f"answer.{lang}: opens with a yes or a no, which fits only some questions"
+        for lang in SUPPORTED_LOCALES
+        if _YES_NO.match(topic.answer.get(lang))
+    ]
     problems += [
         f"short.{lang}: over {SHORT_LIMIT} characters"
         for lang in SUPPORTED_LOCALES
