@@ -40,7 +40,7 @@ class Thresholds:
     ngram_weight: float = 0.1  # ...of the character n-grams; coverage has the rest
     subset_weight: float = 0.7  # token_set_ratio vs token_sort_ratio in the fuzzy score
     support: float = 2.0  # texts of a topic a word must appear in to count fully for it
-    unknown_weight: float = 1.0  # a word unknown to the knowledge base, times the rarest known
+    unknown_weight: float = 1.5  # a word unknown to the knowledge base, times the rarest known
 
 
 @dataclass(frozen=True)
