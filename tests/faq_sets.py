@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.faq.guard import Labelled, read_labelled
 from bot.faq.matcher import Matcher
 
 DATA = Path(__file__).parent / "data"
-
-
-@dataclass(frozen=True)
-class Labelled:
-    question: str
-    lang: str
-    expected: str | None  # None: out of scope
 
 
 @dataclass(frozen=True)
@@ -49,12 +42,7 @@ def dev_names() -> list[str]:
 
 
 def read(name: str) -> list[Labelled]:
-    with (DATA / name).open(encoding="utf-8") as source:
-        rows = list(csv.DictReader(source, delimiter="\t"))
-    return [
-        Labelled(r["question"], r["lang"], None if r["expected"] == "none" else r["expected"])
-        for r in rows
-    ]
+    return read_labelled(DATA / name)
 
 
 def score(matcher: Matcher, questions: list[Labelled]) -> Scores:

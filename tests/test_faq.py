@@ -118,8 +118,8 @@ def test_questions_are_logged_for_the_staff_report(app: App) -> None:
     for _ in range(2):
         anna.send("che tempo fa domani a pinerolo?")
     anna.send("buoni pasto elettronici")
-    [report] = operator.send("/faq_report 7")
-    assert "2× che tempo fa domani a pinerolo" in report
+    report = operator.send("/faq_report 7")
+    assert report[1].startswith("2× «che tempo fa domani a pinerolo?»")
     with app.database.transaction() as session:
         outcomes = session.scalars(select(FaqQuestion.outcome)).all()
     assert sorted(outcomes) == ["answer", "none", "none"]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from bot.basics.privacy import has_consent
 from bot.config import SUPPORTED_LOCALES
 from bot.content import Texts
 from bot.core.turn import Command, Feature, Stale, Turn
 from bot.faq.knowledge import Contacts, KnowledgeBase, KnowledgeError, Topic
 from bot.faq.library import Library
-from bot.faq.matcher import Match, fold
+from bot.faq.matcher import Match
+from bot.faq.teaching import Teacher
 from bot.storage.models import FaqQuestion, FaqVote
 from bot.values.i18n import (
     N_,
@@ -126,6 +127,7 @@ class FaqDesk:
 
     def __init__(self, library: Library) -> None:
         self.library = library
+        self.teacher = Teacher(library)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -135,6 +137,7 @@ class FaqDesk:
 
     def on_text(self, turn: Turn) -> Answer:
         question = turn.inbound.text.strip()
+        self.teacher.sync(turn.session)
         match = self.library.current.matcher.match(question, turn.user.locale)
         self._log(turn, question, match)
         if match.outcome == "answer" and match.topic_id:
@@ -146,7 +149,8 @@ class FaqDesk:
     def _log(self, turn: Turn, question: str, match: Match) -> None:
         turn.session.add(
             FaqQuestion(
-                user_id=turn.user.id,
+                # Before consent the question is kept for the report, but not who asked it.
+                user_id=turn.user.id if has_consent(turn) else None,
                 text=question[:500],
                 locale=turn.user.locale,
                 outcome=match.outcome,
@@ -280,35 +284,8 @@ class FaqDesk:
     # Staff -------------------------------------------------------------------------------
 
     def report(self, turn: Turn) -> Answer:
-        """/faq_report [giorni]: unanswered questions and the answers with most 👎."""
-        days = _days(turn.inbound.text, default=30)
-        since = turn.now - timedelta(days=days)
-        asked = turn.session.scalars(
-            select(FaqQuestion.text).where(
-                FaqQuestion.asked_at >= since, FaqQuestion.outcome != "answer"
-            )
-        ).all()
-        common = Counter(fold(q) for q in asked).most_common(10)
-        downs = turn.session.execute(
-            select(FaqVote.topic_id, func.count())
-            .where(FaqVote.voted_at >= since, FaqVote.vote < 0)
-            .group_by(FaqVote.topic_id)
-            .order_by(func.count().desc())
-            .limit(10)
-        ).all()
-        lines: list[Rich | str] = [
-            bold(
-                ngettext(
-                    "Domande frequenti senza risposta, ultimo giorno",
-                    "Domande frequenti senza risposta, ultimi {days} giorni",
-                    days,
-                ).format(days=days)
-            )
-        ]
-        lines += [f"{count}× {question}" for question, count in common] or [_("nessuna")]
-        lines.append(bold(_("Risposte con più 👎")))
-        lines += [f"{count}× {topic_id}" for topic_id, count in downs] or [_("nessuna")]
-        return say(join(lines))
+        """/faq_report [giorni]: missed questions grouped, with buttons to teach the bot."""
+        return self.teacher.report(turn, _days(turn.inbound.text, default=30))
 
     def reload(self, turn: Turn) -> Answer:
         """/faq_reload: reads faq/ again; a broken file is refused and the old content stays."""
@@ -358,6 +335,8 @@ def feature(library: Library) -> Feature:
             "faq_more": desk.on_more,
             "faq_vote": desk.on_vote,
             "faq_none": lambda turn, _args: desk.unknown(turn, replace=True),
+            "faq_teach": desk.teacher.on_teach,
+            "faq_gap": desk.teacher.on_gap,
         },
         text=desk.on_text,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import string
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -250,3 +251,38 @@ def stale_warnings(topics: Iterable[Topic], today: date) -> list[str]:
         for topic in topics
         if today - topic.reviewed > STALE_AFTER
     ]
+
+
+@dataclass(frozen=True)
+class Taught:
+    """A question variant staff added from the chat (stored in the database)."""
+
+    topic_id: str
+    lang: str
+    text: str
+
+
+def with_questions(kb: KnowledgeBase, taught: Iterable[Taught]) -> KnowledgeBase:
+    """The knowledge base with the taught variants added to their topics' questions (a
+    variant already in the files, or of a topic no longer there, is left out)."""
+    added: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for item in taught:
+        topic = kb.topics.get(item.topic_id)
+        if (
+            topic
+            and item.lang in SUPPORTED_LOCALES
+            and item.text not in topic.questions.get(item.lang)
+        ):
+            added[item.topic_id][item.lang].append(item.text)
+    topics = {
+        topic_id: _extended(topic, added[topic_id]) if topic_id in added else topic
+        for topic_id, topic in kb.topics.items()
+    }
+    return replace(kb, topics=topics)
+
+
+def _extended(topic: Topic, new: dict[str, list[str]]) -> Topic:
+    questions = topic.questions.model_copy(
+        update={lang: [*topic.questions.get(lang), *texts] for lang, texts in new.items()}
+    )
+    return topic.model_copy(update={"questions": questions})

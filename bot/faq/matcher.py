@@ -242,6 +242,17 @@ class Matcher:
         every = self._match(tokens, similarities, self.everything)
         return every if every.score > own.score else own
 
+    def ranked(self, text: str, lang: str, limit: int = 3) -> list[str]:
+        """The likeliest topics for a text, best first, however low their scores."""
+        tokens = self.normaliser.tokens(text)
+        if not tokens:
+            return []
+        similarities = self.ngrams.similarities(" ".join(tokens))
+        own = self.scores(tokens, similarities, self.by_lang.get(lang, self.everything))
+        every = self.scores(tokens, similarities, self.everything)
+        scores = {t: max(own.get(t, 0.0), every.get(t, 0.0)) for t in own.keys() | every.keys()}
+        return sorted(scores, key=lambda topic_id: scores[topic_id], reverse=True)[:limit]
+
     def _match(self, tokens: list[str], similarities: np.ndarray, pool: Pool) -> Match:
         scores = self.scores(tokens, similarities, pool)
         if not scores:
