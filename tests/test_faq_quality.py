@@ -17,7 +17,7 @@ from tests.faq_sets import HELD_OUT, LANGS, by_language, dev_names, read
 # The goals, per language; the held-out set does not reach all of them yet (see
 # the README's FAQ section): its floors stop a regression until it does.
 GOALS = {"top1": 0.90, "answered_right": 0.85, "out_of_scope": 0.10}
-HELD_OUT_FLOORS = {"top1": 0.80, "answered_right": 0.78, "out_of_scope": 0.10}
+HELD_OUT_FLOORS = {"top1": 0.85, "answered_right": 0.80, "out_of_scope": 0.15}
 
 
 @pytest.fixture(scope="module")
