@@ -5,10 +5,12 @@
 
 In one run:
 
-1. quality on the held-out tests/data/faq_test.tsv (aggregates only, never single questions):
-   `accuracy` (top-1: the matcher's first choice, answered or suggested, is the expected
-   topic), `answered_right` (answered confidently with the right topic) and
-   `out_of_scope_answered` (share of out-of-scope questions answered anyway);
+1. quality on the held-out tests/data/faq_heldout.tsv (aggregates only, never single
+   questions): `accuracy` (top-1: the matcher's first choice, answered or suggested, is the
+   expected topic), `answered_right` (answered confidently with the right topic) and
+   `out_of_scope_answered` (share of out-of-scope questions answered anyway); `quality` has
+   the same figures per set (held-out, each dev set, the older faq_test.tsv) and per
+   language (it, en, fr, all);
 2. latency of `Matcher.match(question, lang)` on the real knowledge base, for every question
    of the test and dev sets (tests/data/faq_test.tsv, tests/data/faq_dev*.tsv): a warm-up
    round, then `--rounds` timed rounds (typo-correction cache warm, as in repeated use), and
@@ -59,9 +61,17 @@ from bot.config import SUPPORTED_LOCALES  # noqa: E402
 from bot.content import TextLists, Texts  # noqa: E402
 from bot.faq.knowledge import KnowledgeBase, cross_check, load  # noqa: E402
 from bot.faq.matcher import Matcher  # noqa: E402
-from tests.faq_sets import DATA, Labelled, read, score  # noqa: E402
+from tests.faq_sets import (  # noqa: E402
+    HELD_OUT,
+    Labelled,
+    by_language,
+    dev_names,
+    figures,
+    read,
+    score,
+)
 
-TEST_SET = "faq_test.tsv"
+TEST_SET = HELD_OUT
 LANGS: tuple[str, ...] = tuple(SUPPORTED_LOCALES)
 MAX_ROUNDS = 100  # upper bound on the --*rounds options
 MAX_SIZE = 100_000  # upper bound on --size
@@ -90,7 +100,7 @@ def percentile(samples: Sequence[int], q: int) -> float:
 
 def timed_questions() -> tuple[list[Labelled], list[str]]:
     """Every question of the test set and of the dev sets (faq_dev*.tsv), and the file names."""
-    names = [TEST_SET, *sorted(p.name for p in DATA.glob("faq_dev*.tsv"))]
+    names = [TEST_SET, "faq_test.tsv", *dev_names()]
     return [item for name in names for item in read(name)], names
 
 
@@ -265,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     # Others edit bot/ and faq/ and share the machine: note what was measured, and the load.
-    source = hashlib.sha1((ROOT / "bot" / "matcher.py").read_bytes()).hexdigest()[:12]
+    source = hashlib.sha1((ROOT / "bot" / "faq" / "matcher.py").read_bytes()).hexdigest()[:12]
     load_before = os.getloadavg()[0]
     kb = load()
     matcher = Matcher(kb)
@@ -273,6 +283,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     # 1. quality: aggregates of the held-out set only (Scores.mistakes is never shown).
     test = score(matcher, read(TEST_SET))
     out_of_scope_answered = test.out_of_scope_rate if test.out_of_scope else 0.0  # no OOS: 0
+    quality = {
+        name: {lang: figures(result) for lang, result in by_language(matcher, read(name)).items()}
+        for name in [TEST_SET, *dev_names(), "faq_test.tsv"]
+    }
 
     # 2. latency on the real knowledge base.
     questions, names = timed_questions()
@@ -290,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "out_of_scope_answered": round(out_of_scope_answered, 4),
         "test_in_scope": test.in_scope,
         "test_out_of_scope": test.out_of_scope,
+        "quality": quality,
         "p50_ms": real["p50"],
         "p99_ms": real["p99"],
         "mean_ms": real["mean"],
@@ -327,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     }
 
     log(
-        f"bot/matcher.py sha1 {source}; 1-minute load average {result['load_1m']} (start, end)"
+        f"bot/faq/matcher.py sha1 {source}; 1-minute load average {result['load_1m']} (start, end)"
         f" on {os.cpu_count()} CPUs: a busy machine inflates every latency below"
     )
     log(
@@ -335,6 +350,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"top-1 {result['accuracy']:.1%}, answered right {result['answered_right']:.1%}, "
         f"out of scope answered {result['out_of_scope_answered']:.1%}"
     )
+    for name, langs in quality.items():
+        log(
+            f"  {name}: "
+            + "; ".join(
+                f"{lang} top-1 {f['top1']:.1%}, right {f['answered_right']:.1%}"
+                + (
+                    f", out of scope answered {f['out_of_scope_answered']:.1%}"
+                    if f["out_of_scope"]
+                    else ""
+                )
+                for lang, f in langs.items()
+            )
+        )
     log(
         f"latency, {len(questions)} questions ({', '.join(names)}) x {args.rounds} rounds"
         f" ({args.scaled_rounds} on the scaled KB), +{args.cold_rounds} cold rounds (typo cache"

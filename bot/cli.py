@@ -111,6 +111,12 @@ def faq_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ask.add_argument("question", help="the question, or - to read one per line from stdin")
     ask.add_argument("--lang", choices=SUPPORTED_LOCALES, default="it")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    actions.add_parser(
+        "export-variants",
+        help="write the variants staff taught from the chat into faq/topics/",
+        description="Appends to each topic file the questions staff added with /faq_report "
+        "(once each), and lists the questions marked as a new topic.",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,7 +174,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "faq":
         from bot.faq import cli as faq_cli
 
-        return faq_cli.run(args)
+        return faq_cli.run(args, settings)
     from bot.app import App  # the app is heavy; `db` and `--help` do not need it
 
     app = App(settings)

@@ -116,7 +116,7 @@ def test_faq_check_validates_the_knowledge_base() -> None:
 def test_faq_ask_prints_the_answer() -> None:
     result = sportello("faq", "ask", "buoni pasto elettronici 2026")
     assert result.returncode == 0
-    assert "Riferimenti:" in result.stdout
+    assert "Aggiornato al" in result.stdout
 
 
 def test_faq_ask_batch_reads_stdin_and_writes_json_lines() -> None:

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.faq.desk import answer_text, first_message_problems
 from bot.faq.knowledge import KnowledgeError, load
 from bot.faq.library import Library
 from bot.paths import FAQ_DIR
+from bot.values.i18n import use_locale
 
 REQUIRED = (
     "welfare-aziendale", "welfare-territoriale", "micro-imprese", "fringe-benefit",
@@ -67,6 +69,10 @@ def problems_after(folder: Path) -> list[str]:
         ({"category": "altro-ancora"}, "unknown category 'altro-ancora'"),
         ({"reviewd": "2026-01-01"}, "reviewd: Extra inputs are not permitted"),
         ({"short": {"it": "x" * 30, "en": "x", "fr": "x"}}, "short.it: over 20 characters"),
+        (
+            {"answer": {"it": "Sì. Dal 2026...", "en": "x", "fr": "x"}},
+            "answer.it: opens with a yes",
+        ),
     ],
 )
 def test_a_broken_topic_is_refused_with_the_reason(
@@ -96,3 +102,25 @@ def test_a_broken_reload_keeps_the_old_content(faq_copy: Path) -> None:
     assert library.current is before
     shutil.copy(FAQ_DIR / "topics" / "buoni-pasto.yaml", faq_copy / "topics")
     assert library.reload() is not before
+
+
+def test_a_first_message_over_the_limit_fails_the_check(faq_copy: Path) -> None:
+    long = "Una risposta troppo lunga per lo schermo di un telefono. " * 10
+    edit_topic(faq_copy, "buoni-pasto", {"answer": {"it": long, "en": "x", "fr": "x"}})
+    [problem] = first_message_problems(load(faq_copy), date(2026, 6, 1))
+    assert problem.startswith("buoni-pasto.yaml: answer.it: the first message is")
+
+
+def test_staff_contacts_are_shown_only_when_filled_in(faq_copy: Path) -> None:
+    topic_id, today = "contatti-sportello", date(2026, 6, 1)
+    empty = load(faq_copy)
+    with use_locale("it"):
+        without = answer_text(empty.topics[topic_id], today, empty.contacts)
+        assert without == answer_text(empty.topics[topic_id], today)
+    (faq_copy / "contacts.yaml").write_text(
+        'phone: "+39 0121 000000"\nhours: {it: "lun-ven 9-12", en: "Mon-Fri 9-12", fr: "9h-12h"}\n'
+    )
+    filled = load(faq_copy)
+    with use_locale("en"):
+        shown = answer_text(filled.topics[topic_id], today, filled.contacts).plain
+    assert "📞 +39 0121 000000" in shown and "🕘 Mon-Fri 9-12" in shown and "📍" not in shown

@@ -6,26 +6,69 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
+from sqlalchemy import select
+
+from bot.config import Settings
 from bot.faq.knowledge import KnowledgeError, load
 from bot.faq.library import Library
+from bot.faq.variants import append_questions
+from bot.paths import FAQ_DIR
+from bot.storage.db import Database
+from bot.storage.models import FaqGap, FaqVariant
 from bot.values.i18n import use_locale
 from bot.values.markup import to_plain
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.faq_command == "check":
         return check()
+    if args.faq_command == "export-variants":
+        database = Database(settings.database_url)
+        try:
+            database.ensure_schema()
+            print("\n".join(export_variants(database, FAQ_DIR, datetime.now(UTC))))
+        finally:
+            database.dispose()
+        return 0
     return ask(args.question, args.lang, args.json)
 
 
+def export_variants(database: Database, folder: Path, now: datetime) -> list[str]:
+    """Writes the taught variants not yet exported into their topic files (the files stay
+    the source of truth); returns what it did, and the gaps staff recorded, as lines."""
+    lines: list[str] = []
+    exported = 0
+    with database.transaction() as session:
+        pending = select(FaqVariant).where(FaqVariant.exported_at.is_(None))
+        for variant in session.scalars(pending.order_by(FaqVariant.id)).all():
+            path = folder / "topics" / f"{variant.topic_id}.yaml"
+            if not path.exists():
+                lines.append(f"skipped, no topic {variant.topic_id}: {variant.text}")
+                continue
+            append_questions(path, variant.locale, [variant.text])
+            variant.exported_at = now
+            exported += 1
+            lines.append(f"{path.name} questions.{variant.locale}: {variant.text}")
+        gaps = session.scalars(select(FaqGap).order_by(FaqGap.recorded_at)).all()
+        lines += [f"new topic wanted ({gap.locale}, {gap.asked}x): {gap.text}" for gap in gaps]
+    return [f"faq: {exported} variant(s) exported", *lines]
+
+
 def check() -> int:
+    """Fails on a broken file and on a first message that does not fit a phone screen."""
+    from bot.faq.desk import first_message_problems
+
     try:
         kb = load()
+        problems = first_message_problems(kb, date.today())
     except KnowledgeError as error:
-        print(f"faq: {len(error.problems)} problem(s):", file=sys.stderr)
-        for problem in error.problems:
+        problems = error.problems
+    if problems:
+        print(f"faq: {len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
     for warning in kb.warnings:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot import metrics
+from bot.basics.privacy import has_consent
+from bot.config import SUPPORTED_LOCALES
+from bot.content import Texts
 from bot.core.turn import Command, Feature, Stale, Turn
-from bot.faq.knowledge import KnowledgeBase, KnowledgeError, Topic
+from bot.faq.knowledge import Contacts, KnowledgeBase, KnowledgeError, Topic
 from bot.faq.library import Library
-from bot.faq.matcher import Match, fold
+from bot.faq.matcher import Match
+from bot.faq.teaching import Teacher
 from bot.storage.models import FaqQuestion, FaqVote
 from bot.values.i18n import (
     N_,
@@ -23,8 +26,9 @@ from bot.values.i18n import (
     format_number,
     format_percent,
     ngettext,
+    use_locale,
 )
-from bot.values.markup import Rich, bold, italic, join, text
+from bot.values.markup import Rich, bold, italic, join, quote, text
 from bot.values.messages import Answer, Button, Reply, rows, say
 
 FAQ_OUTCOMES = {"answer": "answered", "suggest": "offered"}  # the matcher's words -> /metrics
@@ -47,48 +51,78 @@ def fill(template: str, topic: Topic, locale: str) -> str:
     return template.format_map(values) if values else template
 
 
-def validity_notes(topic: Topic, today: date) -> list[str]:
-    locale = current_locale()
-    notes: list[str] = []
-    if topic.validity:
-        notes.append(_("Valido: {period}.").format(period=topic.validity.get(locale)))
+FIRST_MESSAGE_LIMIT = 500  # characters: one phone screen, title and footer included
+
+
+def validity_line(topic: Topic, today: date) -> str | None:
+    """How long the answer holds, said once: the end date of its figures, else its period."""
     ends = sorted({f.valid_to for f in topic.figures if f.valid_to and f.current(today)})
     if ends:
-        notes.append(
-            _(
-                "Queste cifre valgono fino al {day}: la prossima legge di bilancio potrebbe "
-                "cambiarle."
-            ).format(day=format_date(ends[-1]))
+        return _("Valido fino al {day}: la prossima legge di bilancio potrebbe cambiarlo.").format(
+            day=format_date(ends[-1])
         )
-    return notes
+    if topic.validity:
+        return _("Valido: {period}.").format(period=topic.validity.get(current_locale()))
+    return None
 
 
-def answer_text(topic: Topic, today: date) -> Rich:
+def answer_text(topic: Topic, today: date, contacts: Contacts | None = None) -> Rich:
+    """The first message: the answer with its key figure, the validity, one short footer."""
     locale = current_locale()
-    parts: list[Rich | str] = [
-        bold(topic.title.get(locale)),
-        fill(topic.answer.get(locale), topic, locale).strip(),
-        *validity_notes(topic, today),
-    ]
-    if topic.uncertain:
-        parts.append("⚠️ " + fill(topic.uncertain.get(locale), topic, locale).strip())
-    parts.append(footer(topic))
+    parts: list[Rich | str] = [bold(topic.title.get(locale)), fill_text(topic, topic.answer)]
+    if contacts and "contacts" in topic.actions:
+        parts += contact_lines(contacts)
+    parts += [line for line in [validity_line(topic, today)] if line]
+    parts.append(
+        italic(
+            _("Aggiornato al {day} · informazione generale, non consulenza.").format(
+                day=format_date(topic.reviewed)
+            )
+        )
+    )
     return join(parts)
 
 
-def footer(topic: Topic) -> Rich:
+def details_text(topic: Topic) -> Rich:
+    """Behind "Più dettagli": conditions, what is not sure, the law (folded on Telegram)."""
+    locale = current_locale()
+    parts: list[Rich | str] = [bold(topic.title.get(locale)), fill_text(topic, topic.details)]
+    if topic.uncertain:
+        parts.append("⚠️ " + fill_text(topic, topic.uncertain))
     references = "; ".join(topic.references)
-    return join(
-        [
-            italic(_("Riferimenti: {references}").format(references=references)),
-            italic(
-                _(
-                    "Aggiornato al {day}. È un'informazione generale, non una consulenza "
-                    "fiscale sul tuo caso: per quello parla con una persona."
-                ).format(day=format_date(topic.reviewed))
-            ),
-        ]
-    )
+    parts.append(quote(_("Riferimenti: {references}").format(references=references)))
+    return join(parts)
+
+
+def fill_text(topic: Topic, texts: Texts) -> str:
+    locale = current_locale()
+    return fill(texts.get(locale), topic, locale).strip()
+
+
+def contact_lines(contacts: Contacts) -> list[str]:
+    """Only what staff wrote in faq/contacts.yaml: a missing line is left out, never guessed."""
+    lines = [
+        ("📞 " + contacts.phone) if contacts.phone else None,
+        ("✉️ " + contacts.email) if contacts.email else None,
+        ("📍 " + contacts.address) if contacts.address else None,
+        ("🕘 " + contacts.hours.get(current_locale())) if contacts.hours else None,
+    ]
+    return [line for line in lines if line]
+
+
+def first_message_problems(kb: KnowledgeBase, today: date) -> list[str]:
+    """Each topic's first message must fit a phone screen, in every language."""
+    problems: list[str] = []
+    for topic in kb.topics.values():
+        for locale in SUPPORTED_LOCALES:
+            with use_locale(locale):
+                size = len(answer_text(topic, today, kb.contacts).plain)
+            if size > FIRST_MESSAGE_LIMIT:
+                problems.append(
+                    f"{topic.id}.yaml: answer.{locale}: the first message is {size} characters, "
+                    f"over {FIRST_MESSAGE_LIMIT}: move some of it to details"
+                )
+    return problems
 
 
 class FaqDesk:
@@ -96,6 +130,7 @@ class FaqDesk:
 
     def __init__(self, library: Library) -> None:
         self.library = library
+        self.teacher = Teacher(library)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -105,6 +140,7 @@ class FaqDesk:
 
     def on_text(self, turn: Turn) -> Answer:
         question = turn.inbound.text.strip()
+        self.teacher.sync(turn.session)
         match = self.library.current.matcher.match(question, turn.user.locale)
         self._log(turn, question, match)
         if match.outcome == "answer" and match.topic_id:
@@ -117,7 +153,8 @@ class FaqDesk:
         metrics.faq_outcome(FAQ_OUTCOMES.get(match.outcome, "unknown"))
         turn.session.add(
             FaqQuestion(
-                user_id=turn.user.id,
+                # Before consent the question is kept for the report, but not who asked it.
+                user_id=turn.user.id if has_consent(turn) else None,
                 text=question[:500],
                 locale=turn.user.locale,
                 outcome=match.outcome,
@@ -130,46 +167,39 @@ class FaqDesk:
     # Answers ----------------------------------------------------------------------
 
     def answer(self, turn: Turn, topic_id: str, replace: bool = False) -> Answer:
+        """The first message: at most four buttons (details, a person, 👍, 👎)."""
         topic = self.kb.topics[topic_id]
-        body = answer_text(topic, turn.now.date())
-        buttons = [turn.button(_("📖 Più dettagli"), "faq_more", topic.id)]
-        buttons += self._related(turn, topic)
-        return Answer((Reply(body, self._keyboard(turn, topic, buttons), replace),))
+        body = answer_text(topic, turn.now.date(), self.kb.contacts)
+        keyboard = (
+            (turn.button(_("📖 Più dettagli"), "faq_more", topic.id), self._person(turn)),
+            self._votes(turn, topic),
+        )
+        return Answer((Reply(body, keyboard, replace),))
 
     def details(self, turn: Turn, topic_id: str) -> Answer:
+        """The details, with the related topics and the other actions as buttons."""
         topic = self.kb.topics[topic_id]
         locale = current_locale()
-        body = join(
-            [
-                bold(topic.title.get(locale)),
-                fill(topic.details.get(locale), topic, locale).strip(),
-                footer(topic),
-            ]
-        )
-        return Answer((Reply(body, self._keyboard(turn, topic, self._related(turn, topic))),))
-
-    def _related(self, turn: Turn, topic: Topic) -> list[Button]:
-        locale = current_locale()
-        return [
+        buttons = [
             turn.button("➡️ " + self.kb.topics[r].short.get(locale), "faq_topic", r)
             for r in topic.related[:3]
             if r in self.kb.topics
         ]
+        if "survey" in topic.actions:
+            buttons.append(turn.button(_("📝 Fai il questionario"), "survey"))
+        keyboard = (*rows(*buttons, self._person(turn)), self._votes(turn, topic))
+        return Answer((Reply(details_text(topic), keyboard),))
 
-    def _keyboard(
-        self, turn: Turn, topic: Topic, buttons: list[Button]
-    ) -> tuple[tuple[Button, ...], ...]:
-        extra = (
-            [turn.button(_("📝 Fai il questionario"), "survey")]
-            if "survey" in topic.actions
-            else []
-        )
-        person = turn.button(_("📞 Parla con una persona"), "callback")
-        votes = (
+    @staticmethod
+    def _person(turn: Turn) -> Button:
+        return turn.button(_("📞 Parla con una persona"), "callback")
+
+    @staticmethod
+    def _votes(turn: Turn, topic: Topic) -> tuple[Button, ...]:
+        return (
             turn.button("👍", "faq_vote", topic.id, "up"),
             turn.button("👎", "faq_vote", topic.id, "down"),
         )
-        return (*rows(*buttons, *extra, person), votes)
 
     def suggest(self, turn: Turn, match: Match) -> Answer:
         locale = current_locale()
@@ -258,35 +288,8 @@ class FaqDesk:
     # Staff -------------------------------------------------------------------------------
 
     def report(self, turn: Turn) -> Answer:
-        """/faq_report [giorni]: unanswered questions and the answers with most 👎."""
-        days = _days(turn.inbound.text, default=30)
-        since = turn.now - timedelta(days=days)
-        asked = turn.session.scalars(
-            select(FaqQuestion.text).where(
-                FaqQuestion.asked_at >= since, FaqQuestion.outcome != "answer"
-            )
-        ).all()
-        common = Counter(fold(q) for q in asked).most_common(10)
-        downs = turn.session.execute(
-            select(FaqVote.topic_id, func.count())
-            .where(FaqVote.voted_at >= since, FaqVote.vote < 0)
-            .group_by(FaqVote.topic_id)
-            .order_by(func.count().desc())
-            .limit(10)
-        ).all()
-        lines: list[Rich | str] = [
-            bold(
-                ngettext(
-                    "Domande frequenti senza risposta, ultimo giorno",
-                    "Domande frequenti senza risposta, ultimi {days} giorni",
-                    days,
-                ).format(days=days)
-            )
-        ]
-        lines += [f"{count}× {question}" for question, count in common] or [_("nessuna")]
-        lines.append(bold(_("Risposte con più 👎")))
-        lines += [f"{count}× {topic_id}" for topic_id, count in downs] or [_("nessuna")]
-        return say(join(lines))
+        """/faq_report [giorni]: missed questions grouped, with buttons to teach the bot."""
+        return self.teacher.report(turn, _days(turn.inbound.text, default=30))
 
     def reload(self, turn: Turn) -> Answer:
         """/faq_reload: reads faq/ again; a broken file is refused and the old content stays."""
@@ -336,6 +339,8 @@ def feature(library: Library) -> Feature:
             "faq_more": desk.on_more,
             "faq_vote": desk.on_vote,
             "faq_none": lambda turn, _args: desk.unknown(turn, replace=True),
+            "faq_teach": desk.teacher.on_teach,
+            "faq_gap": desk.teacher.on_gap,
         },
         text=desk.on_text,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import string
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +22,8 @@ from bot.paths import FAQ_DIR
 STALE_AFTER = timedelta(days=365)
 SHORT_LIMIT = 20
 CATEGORY_LIMIT = 24
+# An answer opens with what the user needs, not with a "yes" that may not fit their question.
+_YES_NO = re.compile(r"^(s[iì]|no|yes|oui|non)\b\s*[.:,!;]", re.IGNORECASE)
 
 
 M = TypeVar("M", bound=Strict)
@@ -53,11 +57,20 @@ class Topic(Strict):
     validity: Texts | None = None
     uncertain: Texts | None = None
     related: list[str] = []
-    actions: list[Literal["callback", "survey"]] = []
+    actions: list[Literal["callback", "survey", "contacts"]] = []
     reviewed: date
 
     def figure(self, figure_id: str) -> Figure:
         return next(f for f in self.figures if f.id == figure_id)
+
+
+class Contacts(Strict):
+    """The desk's contacts, filled in by staff in faq/contacts.yaml; empty ones are not shown."""
+
+    phone: Text | None = None
+    email: Text | None = None
+    address: Text | None = None
+    hours: Texts | None = None
 
 
 class Category(Strict):
@@ -98,6 +111,7 @@ class KnowledgeBase:
     synonyms: Synonyms
     stopwords: Stopwords
     warnings: tuple[str, ...] = field(default=())
+    contacts: Contacts = field(default_factory=Contacts)
 
 
 class KnowledgeError(Exception):
@@ -115,13 +129,18 @@ def load(folder: Path = FAQ_DIR, today: date | None = None) -> KnowledgeBase:
     categories = _load_one(folder / "categories.yaml", Categories, problems)
     synonyms = _load_one(folder / "synonyms.yaml", Synonyms, problems) or Synonyms()
     stopwords = _load_one(folder / "stopwords.yaml", Stopwords, problems) or Stopwords()
+    contacts = Contacts()
+    if (folder / "contacts.yaml").exists():
+        contacts = _load_one(folder / "contacts.yaml", Contacts, problems) or contacts
     if categories is not None:
         problems += cross_check(topics, categories.categories)
     if problems:
         raise KnowledgeError(problems)
     assert categories is not None
     warnings = tuple(stale_warnings(topics.values(), today or date.today()))
-    return KnowledgeBase(topics, tuple(categories.categories), synonyms, stopwords, warnings)
+    return KnowledgeBase(
+        topics, tuple(categories.categories), synonyms, stopwords, warnings, contacts
+    )
 
 
 def _load_topics(folder: Path, problems: list[str]) -> dict[str, Topic]:
@@ -205,6 +224,11 @@ def topic_problems(topic: Topic, topics: dict[str, Topic]) -> list[str]:
             if unknown:
                 problems.append(f"{name}.{lang}: unknown figure {sorted(unknown)}")
     problems += [
+        f"answer.{lang}: opens with a yes or a no, which fits only some questions"
+        for lang in SUPPORTED_LOCALES
+        if _YES_NO.match(topic.answer.get(lang))
+    ]
+    problems += [
         f"short.{lang}: over {SHORT_LIMIT} characters"
         for lang in SUPPORTED_LOCALES
         if len(topic.short.get(lang)) > SHORT_LIMIT
@@ -227,3 +251,38 @@ def stale_warnings(topics: Iterable[Topic], today: date) -> list[str]:
         for topic in topics
         if today - topic.reviewed > STALE_AFTER
     ]
+
+
+@dataclass(frozen=True)
+class Taught:
+    """A question variant staff added from the chat (stored in the database)."""
+
+    topic_id: str
+    lang: str
+    text: str
+
+
+def with_questions(kb: KnowledgeBase, taught: Iterable[Taught]) -> KnowledgeBase:
+    """The knowledge base with the taught variants added to their topics' questions (a
+    variant already in the files, or of a topic no longer there, is left out)."""
+    added: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for item in taught:
+        topic = kb.topics.get(item.topic_id)
+        if (
+            topic
+            and item.lang in SUPPORTED_LOCALES
+            and item.text not in topic.questions.get(item.lang)
+        ):
+            added[item.topic_id][item.lang].append(item.text)
+    topics = {
+        topic_id: _extended(topic, added[topic_id]) if topic_id in added else topic
+        for topic_id, topic in kb.topics.items()
+    }
+    return replace(kb, topics=topics)
+
+
+def _extended(topic: Topic, new: dict[str, list[str]]) -> Topic:
+    questions = topic.questions.model_copy(
+        update={lang: [*topic.questions.get(lang), *texts] for lang, texts in new.items()}
+    )
+    return topic.model_copy(update={"questions": questions})

@@ -175,7 +175,10 @@ class FaqQuestion(Base):
     __tablename__ = "faq_questions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # None for a question asked before the user consented: kept for the report, unlinked.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     text: Mapped[str] = mapped_column(String(500))
     locale: Mapped[str] = mapped_column(String(8))
     outcome: Mapped[str] = mapped_column(String(16))
@@ -195,6 +198,32 @@ class FaqVote(Base):
     topic_id: Mapped[str] = mapped_column(String(64))
     vote: Mapped[int] = mapped_column()  # +1 or -1
     voted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FaqVariant(Base):
+    """A question staff taught the FAQ from /faq_report: live at once, and written to the
+    topic's file by `sportello faq export-variants` (then `exported_at` is set)."""
+
+    __tablename__ = "faq_variants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(String(500))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    exported_at: Mapped[datetime | None] = mapped_column()
+
+
+class FaqGap(Base):
+    """A question staff marked "nuovo argomento": no topic answers it yet."""
+
+    __tablename__ = "faq_gaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(String(500))
+    asked: Mapped[int] = mapped_column()  # how many similar questions the report grouped
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SurveyResponse(Base):

@@ -66,6 +66,8 @@ NOT_PERSONAL = {
     "broadcasts": "what staff send to subscribers; created_by is a staff member's id",
     "whatsapp_inbox": "message ids; a message's content is emptied as soon as it is handled",
     "whatsapp_sent": "WhatsApp message ids and statuses of outbox rows, erased with them",
+    "faq_variants": "question wordings staff chose to teach the FAQ, without who asked them",
+    "faq_gaps": "question wordings staff marked as a missing topic, without who asked them",
 }
 
 

@@ -18,6 +18,7 @@ class Style(Enum):
     ITALIC = "italic"
     LINK = "link"
     CODE = "code"
+    QUOTE = "quote"  # folded away until tapped where the channel can (Telegram); else plain
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ def code(value: str) -> Rich:
     return Rich((Span(value, Style.CODE),))
 
 
+def quote(value: str) -> Rich:
+    return Rich((Span(value, Style.QUOTE),))
+
+
 def link(label: str, href: str) -> Rich:
     return Rich((Span(label, Style.LINK, href),))
 
@@ -92,6 +97,8 @@ def _span_html(span: Span) -> str:
     body = html.escape(span.text, quote=False)
     if span.style is Style.LINK and span.href:
         return f'<a href="{html.escape(span.href)}">{body}</a>'
+    if span.style is Style.QUOTE:
+        return f"<blockquote expandable>{body}</blockquote>"
     tag = _TAGS.get(span.style)
     return f"<{tag}>{body}</{tag}>" if tag else body
 
