@@ -26,7 +26,7 @@ from bot.events.subscriptions import subscribers
 from bot.storage.db import Database
 from bot.storage.models import Broadcast, Event, User
 from bot.values.i18n import _, format_number, use_locale
-from bot.values.markup import bold, join
+from bot.values.markup import bold, join, shorten
 from bot.values.messages import Address, Delivery, Reply
 from bot.values.payload import Signer
 
@@ -156,7 +156,7 @@ class Announcer:
                 )
             ).all()
             for broadcast in broadcasts:
-                title = broadcast.text.splitlines()[0][:60]
+                title = shorten(broadcast.text.splitlines()[0], 60)
                 self._report_one(session, broadcast, f"broadcast:{broadcast.id}", title, now)
 
     def _report_one(

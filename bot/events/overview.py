@@ -14,7 +14,7 @@ from bot.events.announcement import when
 from bot.events.store import CANCELLED, SCHEDULED, counts, staff_event
 from bot.storage.models import Broadcast, Event, Rsvp
 from bot.values.i18n import _, format_date, format_moment, format_number
-from bot.values.markup import Rich, bold, join
+from bot.values.markup import Rich, bold, join, shorten
 from bot.values.messages import Answer, rows, say
 
 
@@ -48,7 +48,7 @@ def listing(turn: Turn, _args: tuple[str, ...] = ()) -> Answer:
             ("❌ " if e.status == CANCELLED else "")
             + e.starts_at.astimezone(turn.settings.zone).strftime("%d/%m")
             + " · "
-            + e.title[:40],
+            + shorten(e.title, 40),
             "es_view",
             e.id,
         )

@@ -36,6 +36,7 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
             "sv_skip": answers.on_skip,
             "sv_back": answers.on_back,
             "sv_change": summary.on_change,
+            "sv_summary": summary.on_show,
             "sv_edit": summary.on_edit,
             "sv_confirm": summary.on_confirm,
             "cancel_survey": entrance.cancel,

@@ -3,10 +3,13 @@ whether a typed answer is valid. No database, no channel: tested with tables of 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from rapidfuzz import fuzz, process
 
 from bot.survey.questionnaire import Question, Survey
 
@@ -88,6 +91,12 @@ def prune(survey: Survey, answers: Answers) -> dict[str, Any]:
     return kept if len(kept) == len(answers) else prune(survey, kept)
 
 
+def headline(text: str) -> str:
+    """A question's title without its hints: up to its question mark."""
+    mark = text.find("?")
+    return text[: mark + 1] if 0 < mark < len(text) - 1 else text
+
+
 def keys_of(question: Question) -> list[str]:
     """The answer keys a question writes (its export columns)."""
     if question.type == "grid":
@@ -124,18 +133,114 @@ def parse_text(question: Question, text: str) -> str | Invalid:
 
 
 def fold(text: str) -> str:
+    """Lower case, no accents, punctuation as spaces: "Peut-être !" -> "peut etre"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join("".join(c if c.isalnum() else " " for c in bare).split())
+
+
+# Close enough to an option's label (0-100, rapidfuzz's ratio), to count as choosing it.
+TYPO_SCORE = 85
+# Words that join the parts of a label: "Titolare, socio, presidente", "Salariés ou collaborateurs".
+JOINERS = re.compile(r",|\b(?:e|o|and|or|et|ou)\b")
 
 
 def option_by_label(question: Question, text: str, locale: str) -> str | None:
-    """A typed answer that names an option ("Val Pellice", "si", "2") counts as pressing it."""
-    typed = fold(text).strip(" .!")
+    """A typed answer that names an option ("val pelice", "dirigeant", "si", "2") counts as
+    pressing it: its position, its label in the person's language or a part of it (typos
+    forgiven), or its id."""
+    typed = fold(text)
     ids = question.option_ids()
     if typed.isdigit() and 1 <= int(typed) <= len(ids):
         return ids[int(typed) - 1]
-    labels = {fold(o.label.get(locale)): o.id for o in question.options}
-    labels |= {o.id.replace("_", " "): o.id for o in question.options}
+    pairs = [(o.label.get(locale), o.id) for o in question.options]
     if question.type == "yesno":
-        labels |= {"si": "si", "yes": "si", "oui": "si", "no": "no", "non": "no"}
-    return labels.get(typed)
+        pairs = [("si yes oui", "si"), ("no non", "no")]
+    return best_match(typed, _names(pairs))
+
+
+def scale_by_label(question: Question, text: str, locale: str) -> str | None:
+    """A typed grid answer ("molto", "assez", "2") as the scale value it names."""
+    typed = fold(text)
+    ids = [level.id for level in question.scale]
+    if typed.isdigit() and 1 <= int(typed) <= len(ids):
+        return ids[int(typed) - 1]
+    return best_match(typed, _names([(s.label.get(locale), s.id) for s in question.scale]))
+
+
+def _names(labelled: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """What one may type for each option: its label, each part of it (unless another
+    option's label has it too, like "Sì" in "Sì, alcuni" and "Sì, tutti"), its id."""
+    parts: dict[str, set[str]] = {}
+    whole: dict[str, str] = {}
+    for label, option_id in labelled:
+        for part in JOINERS.split(label) + label.split():
+            parts.setdefault(fold(part), set()).add(option_id)
+        whole |= {fold(label): option_id, fold(option_id.replace("_", " ")): option_id}
+    single = {p: ids.pop() for p, ids in parts.items() if len(ids) == 1 and len(p) > 2}
+    return single | whole
+
+
+def best_match(typed: str, names: Mapping[str, str]) -> str | None:
+    """The option named exactly, else the one named most closely (if close enough and not
+    as close to another option)."""
+    if typed in names:
+        return names[typed]
+    if len(typed) < 3:
+        return None
+    scored = process.extract(typed, list(names), scorer=fuzz.ratio, limit=None)
+    close = {names[name] for name, score, _index in scored if score >= TYPO_SCORE}
+    return close.pop() if len(close) == 1 else None
+
+
+# The first words of a question, in the three languages ("quanto valgono...", "comment...").
+QUESTION_WORDS = frozenset(
+    [
+        "come",
+        "cosa",
+        "che",
+        "chi",
+        "quando",
+        "dove",
+        "perche",
+        "quanto",
+        "quanti",
+        "quanta",
+        "quale",
+        "quali",
+        "posso",
+        "puoi",
+        "how",
+        "what",
+        "who",
+        "when",
+        "where",
+        "why",
+        "which",
+        "can",
+        "could",
+        "is",
+        "are",
+        "do",
+        "does",
+        "comment",
+        "quoi",
+        "qui",
+        "quand",
+        "ou",
+        "pourquoi",
+        "combien",
+        "quel",
+        "quelle",
+        "quels",
+        "quelles",
+        "est",
+        "puis",
+    ]
+)
+
+
+def reads_as_question(text: str) -> bool:
+    """Whether typed text that named no option is a side question for the FAQ."""
+    words = fold(text).split()
+    return "?" in text or (len(words) > 2 and words[0] in QUESTION_WORDS)
