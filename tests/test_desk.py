@@ -31,6 +31,7 @@ def test_start_greets_by_name_and_shows_the_menu(app: App) -> None:
         "❓ Domande frequenti",
         "📝 Questionario",
         "📞 Fissa una richiamata",
+        "🗓 Le mie richiamate",
         "📅 Eventi e seminari",
         "🌐 Lingua",
     ]

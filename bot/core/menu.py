@@ -12,6 +12,7 @@ ENTRIES = (
     (N_("❓ Domande frequenti"), "faq"),
     (N_("📝 Questionario"), "survey"),
     (N_("📞 Fissa una richiamata"), "callback"),
+    (N_("🗓 Le mie richiamate"), "my_bookings"),
     (N_("📅 Eventi e seminari"), "events"),
     (N_("🌐 Lingua"), "language"),
 )

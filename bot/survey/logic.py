@@ -3,15 +3,12 @@ whether a typed answer is valid. No database, no channel: tested with tables of 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
 from bot.survey.questionnaire import Question, Survey
+from bot.values.choices import choose, fold
 
 Answers = Mapping[str, Any]
 
@@ -132,19 +129,6 @@ def parse_text(question: Question, text: str) -> str | Invalid:
     return cleaned
 
 
-def fold(text: str) -> str:
-    """Lower case, no accents, punctuation as spaces: "Peut-être !" -> "peut etre"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join("".join(c if c.isalnum() else " " for c in bare).split())
-
-
-# Close enough to an option's label (0-100, rapidfuzz's ratio), to count as choosing it.
-TYPO_SCORE = 85
-# Words that join the parts of a label: "Titolare, socio, presidente", "Salariés ou collaborateurs".
-JOINERS = re.compile(r",|\b(?:e|o|and|or|et|ou)\b")
-
-
 def option_by_label(question: Question, text: str, locale: str) -> str | None:
     """A typed answer that names an option ("val pelice", "dirigeant", "si", "2") counts as
     pressing it: its position, its label in the person's language or a part of it (typos
@@ -156,7 +140,7 @@ def option_by_label(question: Question, text: str, locale: str) -> str | None:
     pairs = [(o.label.get(locale), o.id) for o in question.options]
     if question.type == "yesno":
         pairs = [("si yes oui", "si"), ("no non", "no")]
-    return best_match(typed, _names(pairs))
+    return choose(typed, pairs)
 
 
 def scale_by_label(question: Question, text: str, locale: str) -> str | None:
@@ -165,32 +149,7 @@ def scale_by_label(question: Question, text: str, locale: str) -> str | None:
     ids = [level.id for level in question.scale]
     if typed.isdigit() and 1 <= int(typed) <= len(ids):
         return ids[int(typed) - 1]
-    return best_match(typed, _names([(s.label.get(locale), s.id) for s in question.scale]))
-
-
-def _names(labelled: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """What one may type for each option: its label, each part of it (unless another
-    option's label has it too, like "Sì" in "Sì, alcuni" and "Sì, tutti"), its id."""
-    parts: dict[str, set[str]] = {}
-    whole: dict[str, str] = {}
-    for label, option_id in labelled:
-        for part in JOINERS.split(label) + label.split():
-            parts.setdefault(fold(part), set()).add(option_id)
-        whole |= {fold(label): option_id, fold(option_id.replace("_", " ")): option_id}
-    single = {p: ids.pop() for p, ids in parts.items() if len(ids) == 1 and len(p) > 2}
-    return single | whole
-
-
-def best_match(typed: str, names: Mapping[str, str]) -> str | None:
-    """The option named exactly, else the one named most closely (if close enough and not
-    as close to another option)."""
-    if typed in names:
-        return names[typed]
-    if len(typed) < 3:
-        return None
-    scored = process.extract(typed, list(names), scorer=fuzz.ratio, limit=None)
-    close = {names[name] for name, score, _index in scored if score >= TYPO_SCORE}
-    return close.pop() if len(close) == 1 else None
+    return choose(typed, [(s.label.get(locale), s.id) for s in question.scale])
 
 
 # The first words of a question, in the three languages ("quanto valgono...", "comment...").
