@@ -93,9 +93,10 @@ def picker(turn: Turn, config: EventsConfig, step: str, notice: str, replace: bo
         turn.button(("✅ " if c.id in chosen else "▫️ ") + c.label.get(locale), "es_pick", c.id)
         for c in choices
     ]
+    if step == "territories":  # ticked like "every topic" is, when every territory is
+        every = set(chosen) >= set(config.territory_ids())
+        toggles.append(turn.button(("✅ " if every else "▫️ ") + _("Tutti i territori"), "es_every"))
     last = [turn.button(_("Avanti ➡️"), "es_next", step), turn.button(_("✖️ Annulla"), "es_quit")]
-    if step == "territories":
-        last.insert(0, turn.button(_("Tutti i territori"), "es_every"))
     question = (
         _("A chi interessa? Scegli uno o più argomenti, poi «Avanti».")
         if step == "interests"
