@@ -293,7 +293,13 @@ def test_in_english_the_days_and_times_are_english(app: App) -> None:
     assert "Monday 23 November" in john.labels
     [question] = john.press("Monday 23 November")
     assert question.startswith("Monday 23 November: ")  # not "Monday 23 november"
-    assert "2:00\u202fPM" in john.labels  # Babel's narrow no-break space
+    assert "14:00" in john.labels  # one English style: "Monday 23 November", "14:00"
+    john.press("14:00")
+    john.send("333 123 4567")
+    john.press("No note")
+    confirmation, calendar = john.press("✅ Confirm")
+    assert "Monday 23 November, 14:00" in confirmation
+    assert calendar.startswith("[callback.ics]")
 
 
 def test_a_number_the_channel_knows_is_offered_first(app: App) -> None:

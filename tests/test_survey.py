@@ -245,6 +245,9 @@ def test_typed_answers_in_french_with_accents_and_parts_of_labels(app: App) -> N
         claire.press("Passer")
     [summary] = claire.send("peut etre")
     assert summary.startswith("Voici vos réponses")
+    claire.press("Modifier une réponse")
+    long_one = next(label for label in claire.labels if label.startswith("Pour les personnes"))
+    assert long_one == "Pour les personnes qui travaillent dans l'entreprise…"
     _status, answers = answers_of(app)
     assert answers["ruolo"] == "titolare" and answers["rete"] == "forse"
     assert answers["bisogni.trasporti"] == "abbastanza"

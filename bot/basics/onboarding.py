@@ -135,8 +135,7 @@ FEATURE = Feature(
     commands={
         "start": Command(start),
         "menu": Command(show_menu),
-        "aiuto": Command(show_help),
-        "help": Command(show_help),
+        "aiuto": Command(show_help),  # /help, /aide: aliases (bot/core/commands.py)
         "annulla": Command(cancel),
     },
     buttons={

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from bot.core import replies
+from bot.core.commands import canonical
 from bot.core.turn import ButtonHandler, Command, Feature, Handler, Stale, Turn
 from bot.values.messages import Answer, Kind
 from bot.values.payload import BadPayload
@@ -76,7 +77,7 @@ class Router:
         return {name: command for name, command in self.commands.items() if command.staff}
 
     def _command(self, turn: Turn) -> Answer:
-        command = self.commands.get(turn.inbound.command)
+        command = self.commands.get(canonical(turn.inbound.command))
         if command is None:
             return replies.unknown_command(turn)
         if command.staff and not turn.is_staff:

@@ -145,4 +145,5 @@ def calendar_file(
         caption = Rich() + _("Apri il file per aggiornare l'evento nel tuo calendario.")
     else:
         caption = Rich() + _("Aggiungi l'evento al tuo calendario.")
-    return Document(f"evento-{event.id}.ics", content, ics.MIME_TYPE, caption)
+    name = _("evento-{number}.ics").format(number=event.id)
+    return Document(name, content, ics.MIME_TYPE, caption)

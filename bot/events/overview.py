@@ -13,7 +13,15 @@ from bot.delivery import outbox
 from bot.events.announcement import when
 from bot.events.store import CANCELLED, SCHEDULED, counts, release, staff_event
 from bot.storage.models import Broadcast, Event, Rsvp
-from bot.values.i18n import _, format_date, format_moment, format_number, format_time, ngettext
+from bot.values.i18n import (
+    _,
+    format_date,
+    format_moment,
+    format_number,
+    format_short_day,
+    format_time,
+    ngettext,
+)
 from bot.values.markup import Rich, bold, join, shorten
 from bot.values.messages import Answer, rows, say
 
@@ -61,7 +69,7 @@ def listing(turn: Turn, _args: tuple[str, ...] = ()) -> Answer:
     buttons = [
         turn.button(
             ("❌ " if e.status == CANCELLED else "")
-            + e.starts_at.astimezone(turn.settings.zone).strftime("%d/%m")
+            + format_short_day(e.starts_at)
             + " · "
             + shorten(e.title, 40),
             "es_view",

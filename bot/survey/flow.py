@@ -23,7 +23,6 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
         commands={
             **survey_staff.commands(survey),
             "questionario": Command(entrance.open),
-            "survey": Command(entrance.open),
         },
         buttons={
             "survey": lambda turn, _args: entrance.open(turn),
