@@ -7,11 +7,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.booking import cli as booking_cli
 from bot.booking.setup import BookingError
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.faq.knowledge import KnowledgeError
+from bot.paths import CHAT_FILES
 from bot.storage.db import Database, SchemaNotReady
 from bot.survey import cli as survey_cli
 from bot.survey.questionnaire import SurveyError
@@ -37,6 +39,13 @@ def parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--user", default="1", help="user id to chat as (default 1)")
     chat.add_argument("--lang", choices=SUPPORTED_LOCALES, help="language (default DEFAULT_LOCALE)")
+    chat.add_argument(
+        "--files",
+        type=Path,
+        default=CHAT_FILES,
+        metavar="DIR",
+        help=f"where files the bot sends are saved (default ./{CHAT_FILES})",
+    )
     db = commands.add_parser("db", help="database migrations", description="Alembic migrations.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply pending migrations")
@@ -81,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         # In the terminal chat, log lines would interleave with the conversation.
         level = settings.log_level.upper() if serving else "WARNING"
+        if not serving:  # a row for another terminal's chat waits: no news in this one
+            logging.getLogger("bot.delivery.sender").setLevel(logging.ERROR)
         logging.basicConfig(
             level=level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -115,7 +126,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         user = getattr(args, "user", "1")
         lang = getattr(args, "lang", None) or settings.default_locale
-        asyncio.run(app.chat(user, lang, sys.stdin, sys.stdout))
+        files = getattr(args, "files", CHAT_FILES)
+        asyncio.run(app.chat(user, lang, sys.stdin, sys.stdout, files))
     return 0
 
 

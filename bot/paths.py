@@ -8,3 +8,4 @@ FLOWS_DIR = ROOT / "flows"
 LOCALE_DIR = ROOT / "locale"
 MIGRATIONS_DIR = ROOT / "migrations"
 DEFAULT_VAR_DIR = ROOT / "var"
+CHAT_FILES = Path("chat-files")  # the terminal chat's files, in the working directory

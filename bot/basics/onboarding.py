@@ -70,7 +70,7 @@ def start(turn: Turn) -> Answer:
             ),
         ]
     )
-    return menu.show(turn, intro)
+    return menu.show(turn, intro) + turn.greet(turn)
 
 
 def show_menu(turn: Turn) -> Answer:

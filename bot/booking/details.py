@@ -23,7 +23,7 @@ from bot.core.turn import Stale, Turn
 from bot.values.choices import choose
 from bot.values.i18n import _, format_moment, format_time, ngettext
 from bot.values.markup import Rich, bold, join, text
-from bot.values.messages import Answer, Kind, Reply, rows, say
+from bot.values.messages import Answer, Kind, Reply, rows, say, typed
 
 MAX_NOTE = 500
 
@@ -61,7 +61,8 @@ class BookingDetails:
             question = _("Ti chiamiamo a questo numero? Se preferisci un altro, scrivilo.")
             use = _("📱 Usa {phone}").format(phone=readable_phone(shared(known)))
             texts = [problem, question] if problem else [question]
-            return say(*texts, buttons=rows(turn.button(use, "bk_phone"), back_button(turn)))
+            keyboard = rows(turn.button(use, "bk_phone"), back_button(turn))
+            return typed(say(*texts, buttons=keyboard))
         question = _(
             "A quale numero ti chiamiamo? Premi il pulsante qui sotto per condividere il tuo "
             "numero, oppure scrivilo (per esempio 333 123 4567)."
@@ -72,7 +73,7 @@ class BookingDetails:
         assert isinstance(last, Reply)
         share = Reply(last.text, request_contact=_("📱 Condividi il mio numero"))
         # The share key takes the message's keyboard: the way back goes in a note below it.
-        back = Reply(text(_("Vuoi cambiare qualcosa prima?")), rows(back_button(turn)))
+        back = Reply(text(_("Vuoi cambiare qualcosa prima?")), rows(back_button(turn)), typed=True)
         return Answer((*replies[:-1], share, back))
 
     def on_known_phone(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
@@ -156,9 +157,11 @@ class BookingDetails:
 
     def ask_note(self, turn: Turn) -> Answer:
         turn.conversation.step = "note"
-        return say(
-            _("Vuoi lasciare una nota per chi ti chiamerà? Scrivila qui sotto."),
-            buttons=rows(turn.button(_("Nessuna nota"), "bk_nonote"), back_button(turn)),
+        return typed(
+            say(
+                _("Vuoi lasciare una nota per chi ti chiamerà? Scrivila qui sotto."),
+                buttons=rows(turn.button(_("Nessuna nota"), "bk_nonote"), back_button(turn)),
+            )
         )
 
     def on_no_note(self, turn: Turn, _args: tuple[str, ...]) -> Answer:

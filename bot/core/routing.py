@@ -21,6 +21,7 @@ class Router:
         self.flows: dict[str, Handler] = {}
         self.text_handlers: list[TextHandler] = []
         self.forgetters: list[Handler] = []
+        self.greeters: list[Handler] = []
         for feature in features:
             self._add(feature)
 
@@ -38,6 +39,8 @@ class Router:
             self.text_handlers.append(feature.text)
         if feature.forget:
             self.forgetters.append(feature.forget)
+        if feature.greet:
+            self.greeters.append(feature.greet)
 
     def route(self, turn: Turn) -> Answer:
         inbound = turn.inbound
@@ -71,6 +74,13 @@ class Router:
         answer = Answer()
         for forget in self.forgetters:
             answer += forget(turn)
+        return answer
+
+    def greet(self, turn: Turn) -> Answer:
+        """What each feature has waiting for a person who comes back (after /start)."""
+        answer = Answer()
+        for greet in self.greeters:
+            answer += greet(turn)
         return answer
 
     def staff_commands(self) -> dict[str, Command]:

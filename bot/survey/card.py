@@ -36,7 +36,8 @@ def ask(turn: Turn, survey: Survey, notice: str | None = None, replace: bool = F
         lines.append(_('Puoi sceglierne più di una, poi premi "Fatto".'))
     buttons = (*_choices(turn, question, answers), _navigation(turn, question))
     body = join(([notice] if notice else []) + lines)
-    return Answer((Reply(body, tuple(row for row in buttons if row), replace),))
+    keyboard = tuple(row for row in buttons if row)
+    return Answer((Reply(body, keyboard, replace, typed=question.type in ("text", "number")),))
 
 
 def grid_index(turn: Turn, question: Question) -> int:

@@ -45,6 +45,13 @@ class Entrance:
             )
         return self.unfinished_offer(turn)
 
+    def waiting(self, turn: Turn) -> Answer:
+        """On coming back (/start, a terminal reopened): an unfinished survey is offered."""
+        response = responses.find(turn, self.survey)
+        if not responses.unfinished(response) or not privacy.has_consent(turn):
+            return Answer()
+        return self.unfinished_offer(turn)
+
     def unfinished_offer(self, turn: Turn) -> Answer:
         return say(
             _("Hai un questionario lasciato a metà. Vuoi riprendere da dove eri rimasto?"),

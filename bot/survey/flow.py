@@ -41,4 +41,5 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
             "cancel_survey": entrance.cancel,
         },
         flow=typed.on_text,
+        greet=entrance.waiting,
     )
