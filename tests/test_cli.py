@@ -145,3 +145,16 @@ def test_the_survey_in_the_terminal_chat(tmp_path: Path) -> None:
     resumed = out.split("lasciato a metà")[-1]
     assert "Domanda 5 di 11" in resumed and "Figli" in resumed  # the grid's next item
     assert "⬅️ Indietro" in resumed
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'pipe.db'}"}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}, **database}
+    for args in (["survey", "stats"], ["faq", "ask", "posso dare buoni benzina ai ragazzi?"]):
+        sportello("db", "upgrade", env=database, cwd=tmp_path)
+        shell = f"{sys.executable} -m bot {' '.join(repr(a) for a in args)} | head -n 1"
+        result = subprocess.run(
+            shell, shell=True, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+        )
+        assert result.stdout.strip(), args
+        assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, args

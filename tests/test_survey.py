@@ -354,11 +354,20 @@ def test_staff_statistics_and_export_in_the_chat(app: App) -> None:
     operator, visitor = Person(app.desk, user_id="4242"), Person(app.desk, user_id="33")
     assert "riservata allo staff" in visitor.send("/statistiche")[0]
     assert "riservata allo staff" in visitor.send("/esporta")[0]
-    replies = operator.send("/statistiche")
-    assert "2" in replies[0]
-    charts = [m for m in operator.answers[-1].replies if isinstance(m, Image)]
-    assert charts and all(c.content.startswith(b"\x89PNG") for c in charts)
-    assert "Area sconosciuta" in operator.send("/statistiche marte")[0]
+    [summary] = operator.send("/statistiche")  # one message, not a dozen images
+    assert "Risposte completate: 2" in summary
+    assert "📊 Dove si trova la tua attività?" in operator.labels
+    operator.press("📊 Dove si trova la tua attività?")
+    [chart] = operator.answers[-1].replies
+    assert isinstance(chart, Image) and chart.content.startswith(b"\x89PNG")
+    [unknown] = operator.send("/statistiche marte")
+    assert "Area sconosciuta" in unknown and "Val Pellice" in unknown
+    [pellice] = operator.send("/statistiche pellice")  # a name, not the exact id
+    assert "Area: Val Pellice" in pellice and "Risposte completate: 1" in pellice
+    [typo] = operator.send("/statistiche val pelice")
+    assert "Area: Val Pellice" in typo
+    operator.press("📊 Che ruolo hai")
+    assert isinstance(operator.answers[-1].replies[0], Image)
     operator.send("/statistiche pinerolo")
     exported = operator.send("/esporta")
     assert [e.split("]")[0] for e in exported] == [

@@ -39,6 +39,7 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
             "sv_edit": summary.on_edit,
             "sv_confirm": summary.on_confirm,
             "cancel_survey": entrance.cancel,
+            **survey_staff.buttons(survey),
         },
         flow=typed.on_text,
         greet=entrance.waiting,
