@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 import uvicorn
@@ -27,7 +28,7 @@ from bot.config import ConfigError, Settings
 from bot.core.desk import Clock, Desk, utc_clock
 from bot.core.dispatcher import Dispatcher
 from bot.core.turn import Feature
-from bot.delivery import recovery
+from bot.delivery import outbox, recovery
 from bot.delivery.leader import Leadership
 from bot.delivery.reminders import Reminders
 from bot.delivery.scheduler import Clock as Scheduler
@@ -40,6 +41,7 @@ from bot.events.config import EventsConfig, load_events_config
 from bot.faq import desk as faq
 from bot.faq.library import Library
 from bot.health import Checkup
+from bot.paths import CHAT_FILES
 from bot.startup import patiently, patiently_async
 from bot.storage.db import Database
 from bot.storage.keys import button_key
@@ -256,9 +258,13 @@ class App:
         stopping.cancel()
         await serving
 
-    async def chat(self, user_id: str, lang: str, stdin: TextIO, stdout: TextIO) -> None:
-        """The terminal chat, until end of input."""
-        console = ConsoleChannel(self.dispatcher, user_id, lang, stdin, stdout)
+    async def chat(
+        self, user_id: str, lang: str, stdin: TextIO, stdout: TextIO, files: Path = CHAT_FILES
+    ) -> None:
+        """The terminal chat, until end of input; files it receives go to `files`."""
+        console = ConsoleChannel(self.dispatcher, user_id, lang, stdin, stdout, files=files)
+        with self.database.transaction() as session:  # what waited for this terminal goes now
+            outbox.due_now(session, CONSOLE, user_id, self.desk.clock())
         self._start_clock({CONSOLE: console.deliver})
         try:
             await console.run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +15,7 @@ from bot.booking import cli as booking_cli
 from bot.booking.setup import BookingError
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.faq.knowledge import KnowledgeError
-from bot.paths import CONTENT_DIR, FAQ_DIR
+from bot.paths import CHAT_FILES, CONTENT_DIR, FAQ_DIR
 from bot.startup import Unreachable
 from bot.storage import backup
 from bot.storage.backup import BackupError
@@ -44,6 +46,13 @@ def parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--user", default="1", help="user id to chat as (default 1)")
     chat.add_argument("--lang", choices=SUPPORTED_LOCALES, help="language (default DEFAULT_LOCALE)")
+    chat.add_argument(
+        "--files",
+        type=Path,
+        default=CHAT_FILES,
+        metavar="DIR",
+        help=f"where files the bot sends are saved (default ./{CHAT_FILES})",
+    )
     db = commands.add_parser("db", help="database migrations", description="Alembic migrations.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply pending migrations")
@@ -129,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # In the terminal chat, log lines would interleave with the conversation.
         level = settings.log_level if serving else "WARNING"
         logs.configure(level, settings.log_format, secrets(settings))
+        if not serving:  # a row for another terminal's chat waits: no news in this one
+            logging.getLogger("bot.delivery.sender").setLevel(logging.ERROR)
         return run_command(args, settings)
     except (ConfigError, SchemaNotReady, KnowledgeError, SurveyError, BookingError) as error:
         print(f"sportello: {error}", file=sys.stderr)
@@ -138,6 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sportello survey stats | head`: the reader has gone, fine
+        quiet_stdout()
+        return 141
+
+
+def quiet_stdout() -> None:
+    """Points stdout at /dev/null, so that Python's flush at exit finds no broken pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def secrets(settings: Settings) -> list[str | None]:
@@ -183,7 +204,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         user = getattr(args, "user", "1")
         lang = getattr(args, "lang", None) or settings.default_locale
-        asyncio.run(app.chat(user, lang, sys.stdin, sys.stdout))
+        files = getattr(args, "files", CHAT_FILES)
+        asyncio.run(app.chat(user, lang, sys.stdin, sys.stdout, files))
     return 0
 
 

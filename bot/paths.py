@@ -40,3 +40,4 @@ FLOWS_DIR = CONTENT_DIR / "flows"
 
 DATA_DIR = Path(setting("DATA_DIR") or (SHIPPED / "var" if is_checkout() else "var")).absolute()
 COMPILED_LOCALE_DIR = DATA_DIR / "locale"
+CHAT_FILES = Path("chat-files")  # the terminal chat's files, in the working directory

@@ -70,9 +70,11 @@ def test_a_person_books_a_call_in_a_few_taps(app: App) -> None:
     assert times.startswith("Lunedì 23 novembre: a che ora?")
     # It is 08:00: two hours' notice leaves 10:00 onwards; Bruno also works 14:00-15:00.
     assert anna.labels == ["10:00", "10:30", "11:00", "11:30", "14:00", "14:30", "◀️ Altri giorni"]
-    [phone] = anna.press("10:00")
+    phone, back = anna.press("10:00")
     assert "A quale numero ti chiamiamo?" in phone
-    assert isinstance(anna.last, Reply) and anna.last.request_contact  # Telegram's share key
+    share = anna.answers[-1].replies[0]
+    assert isinstance(share, Reply) and share.request_contact  # Telegram's share key
+    assert "Vuoi cambiare qualcosa prima?" in back and anna.labels == ["⬅️ Indietro"]
     anna.send("333 123 4567")
     [summary] = anna.press("Nessuna nota")
     assert "📞 Telefonata · lunedì 23 novembre, 10:00" in summary
@@ -132,7 +134,7 @@ def test_a_number_we_could_not_call_is_asked_again_kindly(app: App, typed: str) 
     anna = Person(app.desk)
     to_the_times(anna, "lunedì 23 novembre", "Welfare aziendale e fisco")
     anna.press("11:00")
-    problem, again = anna.send(typed)
+    problem, again, _back = anna.send(typed)
     assert "Non riesco a leggere questo numero" in problem
     assert "A quale numero ti chiamiamo?" in again
     anna.send("0121 123456")  # a landline in Pinerolo
@@ -146,7 +148,9 @@ def test_a_shared_contact_must_be_the_senders_own(app: App) -> None:
     anna.press("11:00")
     from bot.values.messages import Contact, Kind
 
-    problem, _again = anna.do(anna.inbound(Kind.CONTACT, contact=Contact("393339999999", "99")))
+    problem, _again, _back = anna.do(
+        anna.inbound(Kind.CONTACT, contact=Contact("393339999999", "99"))
+    )
     assert "Questo contatto non è il tuo" in problem
     thanks, note = anna.share_contact("393331112222")  # Telegram drops the "+"
     assert "Grazie, ti chiameremo al +39 333 111 2222." in thanks
@@ -169,7 +173,7 @@ def test_a_time_taken_meanwhile_is_refused_with_the_nearest_free_ones(app: App) 
         "◀️ Altri giorni",
     ]
     marco.press("lunedì 23 novembre, 11:00")
-    assert "A quale numero" in marco.answers[-1].replies[-1].text.plain  # type: ignore[union-attr]
+    assert "A quale numero" in marco.answers[-1].replies[0].text.plain  # type: ignore[union-attr]
 
 
 def test_an_expired_hold_frees_the_time(app: App, clock: Clock) -> None:
@@ -287,8 +291,15 @@ def test_in_english_the_days_and_times_are_english(app: App) -> None:
     john.press("Workplace welfare and tax")
     john.press("📞 Phone call")
     assert "Monday 23 November" in john.labels
-    john.press("Monday 23 November")
-    assert "2:00\u202fPM" in john.labels  # Babel's narrow no-break space
+    [question] = john.press("Monday 23 November")
+    assert question.startswith("Monday 23 November: ")  # not "Monday 23 november"
+    assert "14:00" in john.labels  # one English style: "Monday 23 November", "14:00"
+    john.press("14:00")
+    john.send("333 123 4567")
+    john.press("No note")
+    confirmation, calendar = john.press("✅ Confirm")
+    assert "Monday 23 November, 14:00" in confirmation
+    assert calendar.startswith("[callback.ics]")
 
 
 def test_a_number_the_channel_knows_is_offered_first(app: App) -> None:
@@ -297,6 +308,66 @@ def test_a_number_the_channel_knows_is_offered_first(app: App) -> None:
     to_the_times(giulia)
     [question] = giulia.press("10:00")
     assert "Ti chiamiamo a questo numero?" in question
-    assert giulia.labels == ["📱 Usa +39 347 111 2222"]
+    assert giulia.labels == ["📱 Usa +39 347 111 2222", "⬅️ Indietro"]
     thanks, _note = giulia.press("📱 Usa +39 347 111 2222")
     assert "Grazie, ti chiameremo al +39 347 111 2222." in thanks
+
+
+def test_typed_choices_count_and_each_step_has_a_way_back(app: App) -> None:
+    anna = Person(app.desk)
+    anna.send("/richiamata")
+    anna.press("✅ Accetto")
+    [mode] = anna.send("welfare")
+    assert "telefonata o una videochiamata" in mode
+    [topic] = anna.press("⬅️ Indietro")
+    assert "Di cosa vuoi parlare?" in topic
+    anna.send("welfare aziendale")
+    [days] = anna.send("telefono")
+    assert "Quale giorno" in days
+    [mode] = anna.press("⬅️ Indietro")
+    assert "telefonata o una videochiamata" in mode
+    anna.press("📞 Telefonata")
+    [nudge] = anna.send("lunedì")  # two Mondays on offer: which one?
+    assert "Usa i pulsanti" in nudge
+    [times] = anna.send("martedì 24")
+    assert times.startswith("Martedì 24 novembre: a che ora?")
+    [phone, _back] = anna.send("10.30")
+    assert "A quale numero ti chiamiamo?" in phone
+    [times] = anna.press("⬅️ Indietro")
+    assert times.startswith("Martedì 24 novembre")
+    anna.send("11:00")
+    _thanks, note = anna.send("333 123 4567")
+    assert "lasciare una nota" in note
+    [phone, _back] = anna.press("⬅️ Indietro")
+    assert "A quale numero" in phone
+    anna.send("333 123 4567")
+    [summary] = anna.press("Nessuna nota")
+    assert "martedì 24 novembre, 11:00" in summary
+
+
+def test_the_number_and_the_note_can_be_fixed_from_the_summary(app: App) -> None:
+    anna = Person(app.desk)
+    to_the_times(anna)
+    anna.press("10:00")
+    anna.send("333 123 4567")
+    anna.press("Nessuna nota")
+    [phone, _back] = anna.press("📱 Cambia numero")
+    assert "A quale numero" in phone
+    _thanks, summary = anna.send("347 765 4321")
+    assert "Numero: +39 347 765 4321" in summary
+    [note] = anna.press("📝 Cambia nota")
+    assert "lasciare una nota" in note
+    [summary] = anna.send("Meglio dopo le 10:15, grazie")
+    assert "Nota: Meglio dopo le 10:15" in summary and "+39 347 765 4321" in summary
+    anna.press("✅ Conferma")
+    [booking] = bookings(app)
+    assert (booking.phone, booking.note) == ("+393477654321", "Meglio dopo le 10:15, grazie")
+
+
+def test_the_main_menu_leads_to_ones_own_calls(app: App) -> None:
+    anna = Person(app.desk)
+    book(anna)
+    anna.send("/menu")
+    assert "🗓 Le mie richiamate" in anna.labels
+    [card] = anna.press("🗓 Le mie richiamate")
+    assert "lunedì 23 novembre, 10:00" in card

@@ -57,6 +57,8 @@ async def test_a_callback_booked_handled_and_reminded_on_telegram(
     await anna.press("09:00")
     phone = await anna.next_message()
     assert "A quale numero ti chiamiamo?" in phone.text
+    back = await anna.next_message()
+    assert back.button_labels == ["⬅️ Indietro"]
     await anna.send_contact("393331234567", user_id=3001)  # the share-my-number key
     thanks = await anna.next_message()
     assert "Grazie, ti chiameremo al +39 333 123 4567." in thanks.text
@@ -106,6 +108,7 @@ async def test_a_person_moves_then_cancels_and_staff_hear_of_both(
     await marco.next_message()
     await marco.press("11:00")
     await marco.next_message()
+    await marco.next_message()  # the way back
     await marco.send("0121 123456")
     await marco.next_message()
     await marco.next_message()

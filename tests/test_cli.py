@@ -41,12 +41,12 @@ def sportello(
 
 def test_the_terminal_chat_can_be_scripted(tmp_path: Path) -> None:
     database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}", "LANG": "en_US.UTF-8"}
-    script = "ciao\n5\n2\n/privacy\n"
+    script = "ciao\n6\n2\n/privacy\n"
     result = sportello("chat", "--user", "77", stdin=script, env=database, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Ciao!" in out  # Italian by default, whatever the shell's LANG says
-    assert "[5] 🌐 Lingua" in out
+    assert "[6] 🌐 Lingua" in out
     assert "In che lingua preferisci parlare?" in out
     assert "from now on I'll write to you in English" in out
     assert "Privacy notice" in out or "privacy" in out.lower()
@@ -146,3 +146,16 @@ def test_the_survey_in_the_terminal_chat(tmp_path: Path) -> None:
     resumed = out.split("lasciato a metà")[-1]
     assert "Domanda 5 di 11" in resumed and "Figli" in resumed  # the grid's next item
     assert "⬅️ Indietro" in resumed
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'pipe.db'}"}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}, **database}
+    for args in (["survey", "stats"], ["faq", "ask", "posso dare buoni benzina ai ragazzi?"]):
+        sportello("db", "upgrade", env=database, cwd=tmp_path)
+        shell = f"{sys.executable} -m bot {' '.join(repr(a) for a in args)} | head -n 1"
+        result = subprocess.run(
+            shell, shell=True, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+        )
+        assert result.stdout.strip(), args
+        assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, args

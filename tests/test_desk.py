@@ -31,6 +31,7 @@ def test_start_greets_by_name_and_shows_the_menu(app: App) -> None:
         "❓ Domande frequenti",
         "📝 Questionario",
         "📞 Fissa una richiamata",
+        "🗓 Le mie richiamate",
         "📅 Eventi e seminari",
         "🌐 Lingua",
     ]
@@ -161,3 +162,33 @@ def test_an_error_gets_an_apology_and_one_staff_alert_a_minute(settings: Setting
         assert "+2 simili" in str(alerts[1].body)
         # the failed turn left nothing half-done
         assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_each_language_has_its_own_command_names(app: App) -> None:
+    john = Person(app.desk, user_id="11", name="John", language_code="en")
+    [help_text] = john.send("/help")
+    assert "/cancel" in help_text and "/mydata" in help_text
+    assert "/annulla" not in help_text and "/miei_dati" not in help_text
+    john.send("/survey")
+    john.press("I agree")
+    john.press("Start")
+    [left] = john.send("/cancel")
+    assert "kept the answers" in left  # the survey was left
+    claire = Person(app.desk, user_id="12", name="Claire", language_code="fr")
+    [aide] = claire.send("/aide")
+    assert "/annuler" in aide and "/mesdonnees" in aide and "/effacer" in aide
+    claire.send("/questionnaire")
+    assert "J'accepte" in " ".join(claire.labels)
+    anna = Person(app.desk)
+    [menu] = anna.send("/cancel")  # an Italian who types the English name is understood
+    assert "Non conosco questo comando" not in menu
+
+
+def test_the_command_menu_lists_each_languages_names() -> None:
+    from bot.core.menu import command_menu
+
+    english = dict(command_menu("en"))
+    french = dict(command_menu("fr"))
+    assert "mydata" in english and "erase" in english and "miei_dati" not in english
+    assert "mesdonnees" in french and "aide" in french and "aiuto" not in french
+    assert english["help"] == "How Sportello works"

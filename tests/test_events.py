@@ -74,7 +74,7 @@ async def test_announce_now_reaches_only_the_targeted_subscribers(desk: Desk) ->
     assert anna.labels == ["✅ Ci sarò", "🤔 Forse", "❌ No"]
     assert desk.received(bruno) == [] and desk.received(carla) == []
     [report] = desk.received(staff)
-    assert "Invio finito" in report and "Inviati 1 di 1" in report
+    assert "Invio finito" in report and "Inviato 1 di 1" in report
 
 
 async def test_rsvp_updates_the_message_and_sends_a_calendar_file(desk: Desk) -> None:
@@ -175,7 +175,7 @@ async def test_feedback_the_next_day_reaches_the_staff_view(desk: Desk) -> None:
     anna.send("Molto utile, ma la sala era fredda.")
     staff.press("Apri l'evento")
     view = text_of(staff.last)
-    assert "Gradimento: 4 su 5 (1 voti)" in view
+    assert "Gradimento: 4 su 5 (1 voto)" in view
     assert "la sala era fredda" in view
     assert "✅ Ci sarò: 1" in view
 
@@ -467,3 +467,46 @@ def test_guided_conversations_ask_for_the_private_chat(database_url: str) -> Non
         )
     )
     assert "Non ci sono eventi" in listing
+
+
+async def test_announce_now_in_the_quiet_hours_says_when_it_will_go(desk: Desk) -> None:
+    anna = desk.person("7")
+    subscribe(anna, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
+    desk.clock.now = datetime(2027, 3, 1, 21, 30, tzinfo=UTC)  # 22:30 in Rome
+    staff = desk.person("4242", "Staff")
+    create_event(staff)
+    created = text_of(staff.last)
+    assert "l'annuncio partirà martedì 2 marzo, 08:00" in created
+    assert "ore di quiete" in created
+    await desk.tick()
+    assert desk.received(anna) == []
+    [card] = staff.press("Apri l'evento")
+    assert "Inviati 0 di 1 Sono le ore di quiete: l'invio partirà alle 08:00." in card
+
+
+async def test_the_places_shown_are_the_places_left(desk: Desk) -> None:
+    anna, bruno = desk.person("7"), desk.person("8", "Bruno")
+    for person in (anna, bruno):
+        subscribe(person, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
+    create_event(desk.person("4242", "Staff"), capacity="2")
+    await desk.tick()
+    [announced] = desk.received(anna)
+    assert "Posti disponibili: 2" in announced
+    [answered] = anna.press("Ci sarò")[:1]
+    assert "Ancora 1 posto libero su 2" in answered
+    [listed] = bruno.send("/eventi")[1:2]
+    assert "Ancora 1 posto libero su 2" in listed
+    [full] = bruno.press("Ci sarò")[:1]
+    assert "Posti esauriti" in full
+
+
+async def test_counts_agree_with_their_number(desk: Desk) -> None:
+    anna = desk.person("7")
+    subscribe(anna, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
+    staff = desk.person("4242", "Staff")
+    create_event(staff, capacity="1")
+    await desk.tick()
+    desk.received(anna)
+    anna.press("Ci sarò")
+    [card] = staff.press("Apri l'evento")
+    assert "Ci sarò: 1 di 1 posto" in card and "Inviato 1 di 1" in card

@@ -37,15 +37,15 @@ async def test_a_broadcast_goes_to_the_segment_with_progress_and_report(desk: De
     assert "📣 Società Mutua Piemonte" in preview and "scadenza 30 aprile" in preview
     assert "Destinatari: 1 iscritto." in count
     [sending] = staff.press("Invia")
-    assert "in invio a 1 iscritti" in sending
+    assert "in invio a 1 iscritto." in sending
     await desk.tick()
     [message] = desk.received(anna)
     assert "scadenza 30 aprile" in message and "/disiscriviti" in message
     assert desk.received(bruno) == []
     [report] = desk.received(staff)
-    assert "Inviati 1 di 1" in report
+    assert "Inviato 1 di 1" in report
     [progress] = staff.press("Avanzamento")
-    assert "Inviati 1 di 1" in progress
+    assert "Inviato 1 di 1" in progress
 
 
 async def test_above_the_threshold_a_second_confirmation(desk: Desk) -> None:
@@ -75,3 +75,28 @@ def test_nobody_to_write_to(desk: Desk) -> None:
     write_broadcast(staff, "Prova.")
     assert staff.press("Invia") == []
     assert staff.answers[-1].notice is not None and "Nessun iscritto" in staff.answers[-1].notice
+
+
+async def test_every_territory_is_one_tick_like_every_topic(desk: Desk) -> None:
+    staff = desk.person("4242", "Staff")
+    staff.send("/broadcast")
+    staff.send("Chiusura estiva dal 10 al 20 agosto.")
+    assert "✅ Tutti gli argomenti" in staff.labels
+    staff.press("Avanti")
+    assert "✅ Tutti i territori" in staff.labels
+    staff.press("Tutti i territori")  # off: then one territory
+    assert "▫️ Tutti i territori" in staff.labels and "▫️ Pinerolo" in staff.labels
+    staff.press("Pinerolo")
+    [count] = staff.press("Avanti")[1:]
+    assert "Destinatari: 0 iscritti." in count
+
+
+async def test_a_broadcast_in_the_quiet_hours_says_when_it_will_go(desk: Desk) -> None:
+    anna = desk.person("7")
+    subscribe(anna, ["Pinerolo"], ["Fondi sanitari e mutue"])
+    desk.clock.now = desk.clock.now.replace(hour=5)  # 06:00 in Rome
+    staff = desk.person("4242", "Staff")
+    write_broadcast(staff, "Nuovo bando per le mutue.")
+    [sending] = staff.press("Invia")
+    assert "in invio a 1 iscritto. " in sending
+    assert "Sono le ore di quiete: l'invio partirà alle 08:00." in sending

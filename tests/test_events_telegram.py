@@ -40,7 +40,7 @@ async def create_event(staff: FakeUser) -> None:
         await staff.next_message()
     await step(staff, "▫️ Welfare aziendale e fisco")
     await step(staff, "Avanti ➡️")
-    await step(staff, "Tutti i territori")
+    await step(staff, "▫️ Tutti i territori")
     await step(staff, "Avanti ➡️")
     preview = await step(staff, "Nessun limite")
     assert "Welfare aziendale 2027" in preview and "venerdì 12 marzo 2027, 18:30" in preview

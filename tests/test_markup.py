@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.values.markup import bold, link, split, text, to_html, to_plain, utf16_length
+from bot.values.markup import bold, link, shorten, split, text, to_html, to_plain, utf16_length
 
 
 def test_user_text_is_escaped_in_html() -> None:
@@ -45,3 +45,19 @@ def test_split_prefers_line_breaks() -> None:
 
 def test_blank_text_splits_into_nothing() -> None:
     assert split(text("   \n "), 4096) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "shown"),
+    [
+        ("Modifier une réponse", 60, "Modifier une réponse"),
+        ("Quel est votre rôle dans l'entreprise ou l'organisme ?", 30, "Quel est votre rôle dans…"),
+        ("Rapporto: chiuso il 24 e il 31 dicembre", 32, "Rapporto: chiuso il 24 e il 31…"),
+        ("Supercalifragilistichespiralidoso", 10, "Supercali…"),
+    ],
+)
+def test_a_label_is_cut_at_a_word_boundary_with_an_ellipsis(
+    value: str, limit: int, shown: str
+) -> None:
+    assert shorten(value, limit) == shown
+    assert len(shorten(value, limit)) <= limit

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.config import Settings
 from bot.storage.models import SurveyResponse
+from bot.survey.results import stats
 from bot.values.messages import Document, Image
 from tests.bot_runner import running_bot, telegram_settings
 from tests.desk_chat import Person, make_app
@@ -23,6 +24,13 @@ def start_survey(person: Person) -> list[str]:
     person.send("/questionario")
     person.press("Accetto")
     return person.press("Inizia")
+
+
+def response_of(app: App) -> SurveyResponse:
+    with app.database.transaction() as session:
+        response = session.scalars(select(SurveyResponse)).one()
+        session.expunge(response)
+        return response
 
 
 def answers_of(app: App) -> tuple[str, dict[str, object]]:
@@ -160,10 +168,8 @@ def test_stale_survey_buttons_are_refused(app: App) -> None:
     assert "non è più valido" in stale
 
 
-def test_answering_again_replaces_only_after_confirmation(app: App) -> None:
-    anna = Person(app.desk)
-    start_survey(anna)
-    answer_profile(anna, employees=False)
+def finish(anna: Person) -> None:
+    """From the grid on: every need "Poco", the optional questions skipped, then confirm."""
     for _ in range(8):
         anna.press("Poco")
     for _ in range(5):
@@ -171,11 +177,129 @@ def test_answering_again_replaces_only_after_confirmation(app: App) -> None:
             break
         anna.press("Salta")
     anna.press("Conferma e invia")
+
+
+def test_a_retake_keeps_the_confirmed_answers_until_the_new_ones_are_confirmed(
+    app: App,
+) -> None:
+    anna = Person(app.desk)
+    start_survey(anna)
+    answer_profile(anna, employees=False)
+    finish(anna)
     [question] = anna.send("/questionario")
     assert "Hai già risposto" in question
-    assert answers_of(app)[0] == "completed"
     anna.press("Rispondi di nuovo")
-    assert answers_of(app) == ("partial", {})
+    anna.press("Pinerolo")
+    anna.press("Dipendente o collaboratore")
+    anna.send("/annulla")
+    status, answers = answers_of(app)
+    assert status == "completed" and answers["area"] == "val_pellice"
+    assert stats(app.survey, [response_of(app)])["responses"]["completed"] == 1
+    [offer] = anna.send("/questionario")
+    assert "a metà" in offer
+    [resumed] = anna.press("Riprendi")
+    assert resumed.startswith("Domanda 3 di")
+    anna.press("Commercio")
+    anna.press("No")
+    finish(anna)
+    status, answers = answers_of(app)
+    assert status == "completed"
+    assert answers["area"] == "pinerolo" and answers["ruolo"] == "dipendente"
+
+
+def test_typed_answers_are_matched_to_the_labels_forgiving_typos(app: App) -> None:
+    anna = Person(app.desk)
+    start_survey(anna)
+    [ruolo] = anna.send("val pelice")  # a typo
+    assert ruolo.startswith("Domanda 2 di")
+    [again] = anna.send("il capo")  # names no option, and is no question
+    assert again.startswith("Non ho riconosciuto la risposta")
+    assert "Domanda 2 di" in again and "Titolare, socio, presidente" in anna.labels
+    anna.send("titolare")  # the option's id
+    anna.send("commercio")
+    [grid] = anna.send("no")
+    assert "Cura di familiari anziani" in grid
+    [second] = anna.send("molto")
+    assert "voce 2 di 8" in second
+    _status, answers = answers_of(app)
+    assert answers["area"] == "val_pellice" and answers["ruolo"] == "titolare"
+    assert answers["bisogni.anziani"] == "molto"
+
+
+def test_typed_answers_in_french_with_accents_and_parts_of_labels(app: App) -> None:
+    claire = Person(app.desk, user_id="8", name="Claire", language_code="fr")
+    claire.send("/questionario")
+    claire.press("J'accepte")
+    claire.press("Commencer")
+    claire.send("Val Pellice")
+    [again] = claire.send("je suis le patron")
+    assert "Question 2 sur" in again and "Dirigeant, associé, président" in claire.labels
+    claire.send("dirigeant")
+    claire.send("commerce")
+    claire.send("non")
+    for _ in range(8):
+        claire.send("assez")
+    for _ in range(5):
+        if claire.labels and "Peut-être" in claire.labels:
+            break
+        claire.press("Passer")
+    [summary] = claire.send("peut etre")
+    assert summary.startswith("Voici vos réponses")
+    claire.press("Modifier une réponse")
+    long_one = next(label for label in claire.labels if label.startswith("Pour les personnes"))
+    assert long_one == "Pour les personnes qui travaillent dans l'entreprise…"
+    _status, answers = answers_of(app)
+    assert answers["ruolo"] == "titolare" and answers["rete"] == "forse"
+    assert answers["bisogni.trasporti"] == "abbastanza"
+
+
+def test_resume_after_a_side_question_returns_to_the_question_being_changed(app: App) -> None:
+    anna = Person(app.desk)
+    start_survey(anna)
+    anna.press("Pinerolo")
+    anna.press("Titolare, socio, presidente")
+    [back] = anna.press("Indietro")
+    assert back.startswith("Domanda 2 di")
+    anna.send("quanto valgono i buoni pasto elettronici?")
+    [resumed] = anna.press("Riprendi il questionario")
+    assert resumed.startswith("Domanda 2 di")
+    anna.press("Socio e dipendente")
+    assert answers_of(app)[1]["ruolo"] == "socio_dipendente"
+
+
+def test_the_summary_is_compact_and_change_a_answer_has_a_way_back(app: App) -> None:
+    anna = Person(app.desk)
+    start_survey(anna)
+    answer_profile(anna)
+    anna.press("Da 1 a 5")
+    anna.press("Sì, alcuni")
+    [grid] = anna.press("Molto")
+    assert "Figli: cura e scuola (voce 2 di 8)" in grid
+    for _ in range(7):
+        anna.press("Poco")
+    anna.press("Salta")  # servizi_utili
+    anna.press("Sì")
+    anna.press("Salute: visite, rimborsi")
+    anna.press("Smart working e orari")
+    anna.press("Fatto")
+    while "✅ Conferma e invia" not in anna.labels:
+        [summary] = anna.press("Salta" if "Salta ⏭" in anna.labels else "No")
+    assert summary.startswith("Ecco le tue risposte:")
+    assert "Se sei legale rappresentante" not in summary  # the hint stays in the question
+    assert "Salute: visite, rimborsi · Smart working e orari" in summary
+    assert "Poco: Figli: cura e scuola · " in summary
+    assert len(summary.splitlines()) < 20
+    anna.press("Cambia una risposta")
+    assert "Che ruolo hai nell'impresa o nell'ente?" in anna.labels
+    [again] = anna.press("Torna al riepilogo")
+    assert again.startswith("Ecco le tue risposte:")
+    anna.press("Cambia una risposta")
+    anna.press("Che ruolo hai")
+    anna.send("dove trovo il modulo per i buoni pasto?")
+    [resumed] = anna.press("Riprendi il questionario")
+    assert "Che ruolo hai" in resumed
+    [summary] = anna.press("Socio e dipendente")
+    assert "→ Socio e dipendente" in summary
 
 
 def test_a_deep_link_opens_the_survey(app: App) -> None:
@@ -230,11 +354,20 @@ def test_staff_statistics_and_export_in_the_chat(app: App) -> None:
     operator, visitor = Person(app.desk, user_id="4242"), Person(app.desk, user_id="33")
     assert "riservata allo staff" in visitor.send("/statistiche")[0]
     assert "riservata allo staff" in visitor.send("/esporta")[0]
-    replies = operator.send("/statistiche")
-    assert "2" in replies[0]
-    charts = [m for m in operator.answers[-1].replies if isinstance(m, Image)]
-    assert charts and all(c.content.startswith(b"\x89PNG") for c in charts)
-    assert "Area sconosciuta" in operator.send("/statistiche marte")[0]
+    [summary] = operator.send("/statistiche")  # one message, not a dozen images
+    assert "Risposte completate: 2" in summary
+    assert "📊 Dove si trova la tua attività?" in operator.labels
+    operator.press("📊 Dove si trova la tua attività?")
+    [chart] = operator.answers[-1].replies
+    assert isinstance(chart, Image) and chart.content.startswith(b"\x89PNG")
+    [unknown] = operator.send("/statistiche marte")
+    assert "Area sconosciuta" in unknown and "Val Pellice" in unknown
+    [pellice] = operator.send("/statistiche pellice")  # a name, not the exact id
+    assert "Area: Val Pellice" in pellice and "Risposte completate: 1" in pellice
+    [typo] = operator.send("/statistiche val pelice")
+    assert "Area: Val Pellice" in typo
+    operator.press("📊 Che ruolo hai")
+    assert isinstance(operator.answers[-1].replies[0], Image)
     operator.send("/statistiche pinerolo")
     exported = operator.send("/esporta")
     assert [e.split("]")[0] for e in exported] == [

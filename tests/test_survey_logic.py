@@ -8,11 +8,14 @@ from bot.survey.logic import (
     Invalid,
     before,
     first_open_item,
+    headline,
     option_by_label,
     parse_number,
     pending,
     progress,
     prune,
+    reads_as_question,
+    scale_by_label,
 )
 from bot.survey.questionnaire import load_survey
 
@@ -83,12 +86,63 @@ def test_changing_a_branch_drops_the_answers_it_hid() -> None:
         ("settore", "commercio", "it", "commercio"),
         ("settore", "Farming", "en", "agricoltura"),
         ("settore", "quanto valgono i buoni pasto?", "it", None),
+        ("area", "val pelice", "it", "val_pellice"),
+        ("area", "pellice", "it", "val_pellice"),
+        ("ruolo", "dirigeant", "fr", "titolare"),
+        ("ruolo", "je suis le patron", "fr", None),
+        ("ruolo", "titolare", "fr", "titolare"),
+        ("rete", "peut etre", "fr", "forse"),
+        ("rete", "PEUT-ÊTRE", "fr", "forse"),
+        ("familiari", "si", "it", None),  # "Sì, alcuni" or "Sì, tutti"?
+        ("familiari", "yes", "en", None),
+        ("familiari", "tutti", "it", "tutti"),
     ],
 )
 def test_a_typed_option_counts_as_pressed(
     question: str, typed: str, locale: str, option: str | None
 ) -> None:
     assert option_by_label(SURVEY.question(question), typed, locale) == option
+
+
+@pytest.mark.parametrize(
+    ("typed", "locale", "level"),
+    [
+        ("molto", "it", "molto"),
+        ("assez", "fr", "abbastanza"),
+        ("Not at all", "en", "per_niente"),
+        ("pco", "it", "poco"),
+        ("boh", "it", None),
+    ],
+)
+def test_a_typed_grid_value_counts_as_pressed(typed: str, locale: str, level: str | None) -> None:
+    assert scale_by_label(SURVEY.question("bisogni"), typed, locale) == level
+
+
+@pytest.mark.parametrize(
+    ("typed", "question"),
+    [
+        ("quanto valgono i buoni pasto?", True),
+        ("come funziona la rete", True),
+        ("comment adhérer à la mutuelle", True),
+        ("je suis le patron", False),
+        ("il capo", False),
+        ("come", False),
+    ],
+)
+def test_typed_text_reads_as_a_side_question(typed: str, question: bool) -> None:
+    assert reads_as_question(typed) is question
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Che ruolo hai? Se sei legale rappresentante, scegli il primo.", "Che ruolo hai?"),
+        ("L'impresa ha dipendenti?", "L'impresa ha dipendenti?"),
+        ("Scrivi qui", "Scrivi qui"),
+    ],
+)
+def test_a_question_s_headline_leaves_out_its_hints(text: str, title: str) -> None:
+    assert headline(text) == title
 
 
 @pytest.mark.parametrize(

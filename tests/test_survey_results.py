@@ -26,6 +26,7 @@ from bot.survey.questionnaire import Question, Survey, load_survey
 from bot.survey.report import write_report
 from bot.survey.results import chart_png, stats, summary_text
 from bot.survey.sheets import (
+    CODES_SHEET,
     ImportRejected,
     columns,
     import_csv,
@@ -33,6 +34,7 @@ from bot.survey.sheets import (
     write_csv,
     write_xlsx,
 )
+from bot.values.i18n import DEFAULT_ZONE
 from tests.settings import make_settings
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -231,7 +233,7 @@ def test_export_then_import_gives_the_same_stats(
     responses = load_responses(database, SURVEY)
     (write_xlsx if kind == "xlsx" else write_csv)(SURVEY, responses, out)
     if kind == "xlsx":
-        sheet = load_workbook(out, read_only=True).worksheets[0]
+        sheet = load_workbook(out, read_only=True)[CODES_SHEET]
         rows = list(sheet.iter_rows(values_only=True))
         assert list(rows[0]) == columns(SURVEY) and len(rows) == 231
 
@@ -274,8 +276,8 @@ def test_with_no_responses_the_export_is_the_header(tmp_path: Path, kind: str) -
         lines = out.read_text(encoding="utf-8-sig").splitlines()
         assert lines == [",".join(columns(SURVEY))]
     else:
-        rows = list(load_workbook(out).worksheets[0].iter_rows(values_only=True))
-        assert rows == [tuple(columns(SURVEY))]
+        for sheet in load_workbook(out).worksheets:
+            assert list(sheet.iter_rows(values_only=True)) == [tuple(columns(SURVEY))]
 
 
 def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
@@ -392,12 +394,28 @@ def test_formulas_typed_by_users_stay_text(empty: Database, tmp_path: Path) -> N
     assert "'=HYPERLINK" in stream.getvalue()
     out = tmp_path / "out.xlsx"
     write_xlsx(SURVEY, responses, out)
-    cell = (
-        load_workbook(out)
-        .worksheets[0]
-        .cell(row=2, column=columns(SURVEY).index("servizi_utili") + 1)
-    )
-    assert cell.value == evil and cell.data_type == "s"
+    for sheet in load_workbook(out).worksheets:
+        cell = sheet.cell(row=2, column=columns(SURVEY).index("servizi_utili") + 1)
+        assert cell.value == evil and cell.data_type == "s"
+
+
+def test_the_xlsx_reads_as_labels_and_rome_dates(database: Database, tmp_path: Path) -> None:
+    out = tmp_path / "export.xlsx"
+    responses = load_responses(database, SURVEY)
+    write_xlsx(SURVEY, responses, out, "fr")
+    workbook = load_workbook(out)
+    assert workbook.sheetnames == ["risposte", CODES_SHEET]  # labels first, codes for imports
+    readable = [dict(zip(columns(SURVEY), row, strict=True))
+                for row in workbook["risposte"].iter_rows(min_row=2, values_only=True)]  # fmt: skip
+    labels = {o.label.get("fr") for o in SURVEY.question("area").options}
+    assert {row["area"] for row in readable} <= labels
+    assert "val_pellice" not in {row["area"] for row in readable}
+    first = readable[0]["completed_at"]
+    assert isinstance(first, datetime)  # a real date, which sorts and filters
+    assert first == START.astimezone(DEFAULT_ZONE).replace(tzinfo=None)  # Rome, not UTC
+    many = next(row["welfare_quali"] for row in readable if "; " in (row["welfare_quali"] or ""))
+    assert all(part in {o.label.get("fr") for o in SURVEY.question("welfare_quali").options}
+               for part in many.split("; "))  # fmt: skip
 
 
 # Charts and report -----------------------------------------------------------------------------
@@ -501,3 +519,18 @@ def test_link_prints_the_deep_link_and_writes_a_qr_code(
     assert survey_cli.run(command("link", "faq", "--bot", "x y"), settings) == 2
     with pytest.raises(SystemExit):
         command("link", "nessuno")
+
+
+def test_the_report_says_each_title_and_n_once(database: Database, tmp_path: Path) -> None:
+    responses = load_responses(database, SURVEY)
+    index = write_report(SURVEY, responses, tmp_path / "report")
+    page = index.read_text(encoding="utf-8")
+    entry = stats(SURVEY, responses)["questions"]["ruolo"]
+    untitled = chart_png(SURVEY, entry, "ruolo", "it", titled=False)
+    assert (index.parent / "ruolo.png").read_bytes() == untitled  # the heading says it
+    assert untitled != chart_png(SURVEY, entry, "ruolo", "it")
+    nav = page[page.index("<nav>") : page.index("</nav>")]
+    assert "Che ruolo hai nell'impresa o nell'ente?</a>" in nav.replace("&#x27;", "'")
+    assert "Se sei legale rappresentante" not in nav  # the hint stays in the section
+    assert "nav li { break-inside: avoid;" in page  # an entry is never split across columns
+    assert "N = " in page and "più risposte possibili" in page

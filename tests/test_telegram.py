@@ -43,6 +43,7 @@ async def test_a_new_user_is_greeted_in_italian_with_the_menu(tg: FakeTelegram, 
         "❓ Domande frequenti",
         "📝 Questionario",
         "📞 Fissa una richiamata",
+        "🗓 Le mie richiamate",
         "📅 Eventi e seminari",
         "🌐 Lingua",
     ]

@@ -75,7 +75,7 @@ async def test_a_booking_on_whatsapp_offers_the_whatsapp_number(anna: Phone, app
     [ask] = await anna.taps("09:00")
     assert "Ti chiamiamo a questo numero?" in ask.text
     assert ask.kind == "interactive:list"  # 22 characters: too long for a reply button
-    assert ask.labels == ["📱 Usa +39 333 123 4567"]
+    assert ask.labels == ["📱 Usa +39 333 123 4567", "⬅️ Indietro"]
     await anna.taps("📱 Usa +39 333 123 4567")
     await anna.taps("Nessuna nota")
     confirmation, calendar = await anna.taps("✅ Conferma")

@@ -27,6 +27,6 @@ def choose(turn: Turn, args: tuple[str, ...]) -> Answer:
 
 FEATURE = Feature(
     name="language",
-    commands={"lingua": Command(ask), "language": Command(ask), "langue": Command(ask)},
+    commands={"lingua": Command(ask)},  # /language, /langue: aliases (bot/core/commands.py)
     buttons={"language": lambda turn, _args: ask(turn), "lang": choose},
 )

@@ -70,7 +70,7 @@ def start(turn: Turn) -> Answer:
             ),
         ]
     )
-    return menu.show(turn, intro)
+    return menu.show(turn, intro) + turn.greet(turn)
 
 
 def show_menu(turn: Turn) -> Answer:
@@ -135,8 +135,7 @@ FEATURE = Feature(
     commands={
         "start": Command(start),
         "menu": Command(show_menu),
-        "aiuto": Command(show_help),
-        "help": Command(show_help),
+        "aiuto": Command(show_help),  # /help, /aide: aliases (bot/core/commands.py)
         "annulla": Command(cancel),
     },
     buttons={

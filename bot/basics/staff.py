@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot.core.commands import localised
 from bot.core.menu import N_STAFF
 from bot.core.turn import Command, Feature, Turn
-from bot.values.i18n import _
+from bot.values.i18n import _, current_locale
 from bot.values.markup import bold, join
 from bot.values.messages import Answer, say
 
@@ -22,7 +23,11 @@ def feature(others: Iterable[Feature]) -> Feature:
             for name, command in feature.commands.items()
             if command.staff
         }
-        lines = [f"/{name}: {_(command.description)}" for name, command in sorted(commands.items())]
+        locale = current_locale()
+        lines = [
+            f"/{localised(name, locale)}: {_(command.description)}"
+            for name, command in sorted(commands.items())
+        ]
         return say(join([bold(_("Comandi per lo staff")), *lines]))
 
     staff = Feature(

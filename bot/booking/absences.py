@@ -14,7 +14,7 @@ from bot.core import replies
 from bot.core.turn import Stale, Turn
 from bot.storage.models import Absence, Booking
 from bot.values.i18n import N_, _, format_date, ngettext
-from bot.values.markup import bold, join
+from bot.values.markup import bold, join, shorten
 from bot.values.messages import Answer, Delivery, rows, say
 
 N_ABSENCE = N_("segna un'assenza: /assenza 24/12 oppure /assenza giulia 24/12 28/12")
@@ -108,7 +108,7 @@ class Absences:
             for a in found
         ]
         buttons = [
-            turn.button(_("🗑 Togli: {line}").format(line=line)[:60], "bka_del", a.id)
+            turn.button(shorten(_("🗑 Togli: {line}").format(line=line), 60), "bka_del", a.id)
             for a, line in zip(found, lines, strict=True)
         ]
         return say(join([bold(_("Assenze in programma")), *lines, usage]), buttons=rows(*buttons))

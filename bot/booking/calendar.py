@@ -56,4 +56,4 @@ def ics_for(
     a moved call replaces, come marked cancelled under their own UID: the calendar drops them."""
     events = [calendar_entry(replaces, setup, cancelled=True)] if replaces is not None else []
     events.append(calendar_entry(booking, setup, cancelled))
-    return Document("richiamata.ics", calendar_of(events, now), MIME_TYPE)
+    return Document(_("richiamata.ics"), calendar_of(events, now), MIME_TYPE)

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.booking import staff as booking_staff
 from bot.booking import store as booking_store
 from bot.booking.calendar import describe, ics_for
 from bot.booking.card import cards, move_or_cancel
-from bot.booking.flow import BookingFlow, cancel_button, in_flow, parse_stamp
+from bot.booking.flow import (
+    BookingFlow,
+    back_button,
+    cancel_button,
+    in_flow,
+    parse_stamp,
+    stamp_of,
+)
 from bot.booking.phone import BadPhone, normalise_phone, readable_phone
 from bot.booking.setup import BookingSetup
 from bot.booking.store import Request
 from bot.core.turn import Stale, Turn
-from bot.values.i18n import _, format_moment, ngettext
+from bot.values.choices import choose
+from bot.values.i18n import _, format_moment, format_time, ngettext
 from bot.values.markup import Rich, bold, join, text
-from bot.values.messages import Answer, Kind, Reply, rows, say
+from bot.values.messages import Answer, Kind, Reply, rows, say, typed
 
 MAX_NOTE = 500
 
@@ -51,7 +61,8 @@ class BookingDetails:
             question = _("Ti chiamiamo a questo numero? Se preferisci un altro, scrivilo.")
             use = _("📱 Usa {phone}").format(phone=readable_phone(shared(known)))
             texts = [problem, question] if problem else [question]
-            return say(*texts, buttons=rows(turn.button(use, "bk_phone")))
+            keyboard = rows(turn.button(use, "bk_phone"), back_button(turn))
+            return typed(say(*texts, buttons=keyboard))
         question = _(
             "A quale numero ti chiamiamo? Premi il pulsante qui sotto per condividere il tuo "
             "numero, oppure scrivilo (per esempio 333 123 4567)."
@@ -61,7 +72,9 @@ class BookingDetails:
         last = replies[-1]
         assert isinstance(last, Reply)
         share = Reply(last.text, request_contact=_("📱 Condividi il mio numero"))
-        return Answer((*replies[:-1], share))
+        # The share key takes the message's keyboard: the way back goes in a note below it.
+        back = Reply(text(_("Vuoi cambiare qualcosa prima?")), rows(back_button(turn)), typed=True)
+        return Answer((*replies[:-1], share, back))
 
     def on_known_phone(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
         """The number the channel knows, confirmed with a tap."""
@@ -72,15 +85,47 @@ class BookingDetails:
         return self._accept_phone(turn, shared(known))
 
     def on_text(self, turn: Turn) -> Answer:
-        """Text or a contact while booking: the phone number or the note, else a nudge."""
+        """Text or a contact while booking: the phone number, the note, a choice typed
+        instead of pressed, else a nudge."""
         step = turn.conversation.step
         if step == "phone":
             return self._on_phone(turn)
         if step == "note" and turn.inbound.kind is Kind.TEXT:
             return self._on_note(turn, turn.inbound.text.strip())
+        if turn.inbound.kind is Kind.TEXT:
+            typed = turn.inbound.text
+            chosen = self._typed_time(turn, typed) or self.flow.typed_choice(turn, typed)
+            if chosen is not None:
+                return chosen
         return say(
             _("Usa i pulsanti qui sopra per continuare, oppure scrivi /annulla per uscire."),
         )
+
+    def _typed_time(self, turn: Turn, typed: str) -> Answer | None:
+        """A time typed at the time step ("10:30", "10.30"), as if pressed."""
+        day = turn.conversation.data.get("day")
+        if turn.conversation.step != "time" or not day:
+            return None
+        offers = self.flow.times_on_offer(turn, date.fromisoformat(day))
+        stamp = choose(typed, [(format_time(o.start), stamp_of(o.start)) for o in offers])
+        return self.on_time(turn, (stamp,)) if stamp else None
+
+    def on_back(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
+        """⬅️ at each step: the question before."""
+        in_flow(turn)
+        step = turn.conversation.step or ""
+        if step == "note":
+            return self.ask_phone(turn)
+        if step not in ("mode", "day", "time", "phone"):
+            raise Stale
+        return self.flow.back_to(turn, step)
+
+    def on_fix(self, turn: Turn, args: tuple[str, ...]) -> Answer:
+        """From the summary: a new number or a new note, then the summary again."""
+        in_flow(turn)
+        if turn.conversation.step != "summary" or args[:1] not in (("phone",), ("note",)):
+            raise Stale
+        return self.ask_phone(turn) if args[0] == "phone" else self.ask_note(turn)
 
     def _on_phone(self, turn: Turn) -> Answer:
         inbound = turn.inbound
@@ -104,11 +149,19 @@ class BookingDetails:
                 ),
             )
         turn.remember(phone=phone)
-        turn.conversation.step = "note"
         thanks = _("Grazie, ti chiameremo al {phone}.").format(phone=readable_phone(phone))
-        return Answer((Reply(text(thanks), close_keyboard=True),)) + say(
-            _("Vuoi lasciare una nota per chi ti chiamerà? Scrivila qui sotto."),
-            buttons=rows(turn.button(_("Nessuna nota"), "bk_nonote")),
+        closed = Answer((Reply(text(thanks), close_keyboard=True),))
+        if "note" in turn.conversation.data:  # a new number from the summary
+            return closed + self.summary(turn)
+        return closed + self.ask_note(turn)
+
+    def ask_note(self, turn: Turn) -> Answer:
+        turn.conversation.step = "note"
+        return typed(
+            say(
+                _("Vuoi lasciare una nota per chi ti chiamerà? Scrivila qui sotto."),
+                buttons=rows(turn.button(_("Nessuna nota"), "bk_nonote"), back_button(turn)),
+            )
         )
 
     def on_no_note(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
@@ -157,6 +210,8 @@ class BookingDetails:
             buttons=rows(
                 turn.button(_("✅ Conferma"), "bk_confirm"),
                 turn.button(_("🕑 Cambia orario"), "bk_days"),
+                turn.button(_("📱 Cambia numero"), "bk_fix", "phone"),
+                turn.button(_("📝 Cambia nota"), "bk_fix", "note"),
                 cancel_button(turn),
             ),
         )

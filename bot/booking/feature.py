@@ -29,6 +29,7 @@ def feature(setup: BookingSetup) -> Feature:
         },
         buttons={
             "callback": flow.open,
+            "my_bookings": lambda turn, _args: bookings.list_bookings(turn),
             "bk_topic": flow.on_topic,
             "bk_mode": flow.on_mode,
             "bk_day": flow.on_day,
@@ -37,6 +38,8 @@ def feature(setup: BookingSetup) -> Feature:
             "bk_nonote": details.on_no_note,
             "bk_phone": details.on_known_phone,
             "bk_confirm": details.on_confirm,
+            "bk_back": details.on_back,
+            "bk_fix": details.on_fix,
             "bk_move": bookings.on_move,
             "bk_cancel": bookings.on_cancel,
             "bk_cancel_yes": bookings.on_cancel_yes,

@@ -9,9 +9,10 @@ from bot.basics import privacy
 from bot.booking import store as booking_store
 from bot.booking.card import cards
 from bot.booking.setup import BookingSetup
-from bot.booking.slots import Calendar, days_with_offers, nearest, offers_on
+from bot.booking.slots import Calendar, Offer, days_with_offers, nearest, offers_on
 from bot.core import menu
 from bot.core.turn import Stale, Turn
+from bot.values.choices import choose
 from bot.values.i18n import _, current_locale, format_day, format_moment, format_time, ngettext
 from bot.values.messages import Answer, Button, rows, say
 
@@ -39,6 +40,15 @@ def in_flow(turn: Turn) -> dict[str, Any]:
 
 def cancel_button(turn: Turn) -> Button:
     return turn.button(_("✖️ Annulla"), "cancel_booking")
+
+
+def back_button(turn: Turn) -> Button:
+    return turn.button(_("⬅️ Indietro"), "bk_back")
+
+
+def capitalised(value: str) -> str:
+    """The first letter in upper case, the rest as Babel wrote it ("Monday 7 December")."""
+    return value[:1].upper() + value[1:]
 
 
 class BookingFlow:
@@ -84,16 +94,23 @@ class BookingFlow:
         turn.remember(topic=topic)
         if len(self.setup.modes) == 1:
             return self._after_mode(turn, self.setup.modes[0])
+        return self.ask_mode(turn)
+
+    def ask_mode(self, turn: Turn) -> Answer:
         turn.conversation.step = "mode"
         return say(
             _("Preferisci una telefonata o una videochiamata?"),
             buttons=rows(
-                turn.button(_("📞 Telefonata"), "bk_mode", "phone"),
-                turn.button(_("🎥 Videochiamata"), "bk_mode", "video"),
+                *(turn.button(label, "bk_mode", mode) for mode, label in self.mode_labels()),
+                back_button(turn),
                 cancel_button(turn),
             ),
             replace=True,
         )
+
+    def mode_labels(self) -> list[tuple[str, str]]:
+        labels = {"phone": _("📞 Telefonata"), "video": _("🎥 Videochiamata")}
+        return [(mode, labels[mode]) for mode in ("phone", "video") if mode in self.setup.modes]
 
     def on_mode(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         in_flow(turn)
@@ -111,9 +128,7 @@ class BookingFlow:
     def ask_day(self, turn: Turn, intro: str | None = None) -> Answer:
         turn.conversation.step = "day"
         booking_store.release_holds(turn.session, turn.user.id)
-        topic = turn.conversation.data.get("topic", "")
-        calendar_ = self._calendar(turn)
-        days = days_with_offers(self.setup, topic, calendar_, turn.now, turn.settings.zone)
+        days = self.days_on_offer(turn)
         if not days:
             turn.end_flow()
             return say(
@@ -127,7 +142,12 @@ class BookingFlow:
         buttons = [turn.button(format_day(day), "bk_day", day.isoformat()) for day in days]
         question = _("Quale giorno ti va bene? (orari di Roma)")
         texts = [intro, question] if intro else [question]
-        return say(*texts, buttons=rows(*buttons, cancel_button(turn)))
+        return say(*texts, buttons=rows(*buttons, back_button(turn), cancel_button(turn)))
+
+    def days_on_offer(self, turn: Turn) -> list[date]:
+        topic = turn.conversation.data.get("topic", "")
+        calendar_ = self._calendar(turn)
+        return days_with_offers(self.setup, topic, calendar_, turn.now, turn.settings.zone)
 
     def on_day(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         in_flow(turn)
@@ -139,21 +159,52 @@ class BookingFlow:
 
     def ask_time(self, turn: Turn, day: date, intro: str | None = None) -> Answer:
         turn.conversation.step = "time"
-        topic = turn.conversation.data.get("topic", "")
-        offers = offers_on(
-            self.setup, topic, day, self._calendar(turn), turn.now, turn.settings.zone
-        )
+        turn.remember(day=day.isoformat())
+        offers = self.times_on_offer(turn, day)
         if not offers:
             return self.ask_day(turn, _("Quel giorno non ha più orari liberi."))
         times = [turn.button(format_time(o.start), "bk_time", stamp_of(o.start)) for o in offers]
-        question = _("{day}: a che ora?").format(day=format_day(day).capitalize())
+        question = _("{day}: a che ora?").format(day=capitalised(format_day(day)))
         texts = [intro, question] if intro else [question]
         keyboard = (*rows(*times, per_row=4), (turn.button(_("◀️ Altri giorni"), "bk_days"),))
         return say(*texts, buttons=keyboard)
 
+    def times_on_offer(self, turn: Turn, day: date) -> list[Offer]:
+        topic = turn.conversation.data.get("topic", "")
+        zone = turn.settings.zone
+        return offers_on(self.setup, topic, day, self._calendar(turn), turn.now, zone)
+
     def on_days(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
         in_flow(turn)
         return self.ask_day(turn)
+
+    def back_to(self, turn: Turn, step: str) -> Answer:
+        """The question before `step`, up to the time: a way back at each step."""
+        if step == "mode" or (step == "day" and len(self.setup.modes) == 1):
+            turn.conversation.step = "topic"
+            return self.ask_topic(turn)
+        if step == "day":
+            return self.ask_mode(turn)
+        if step == "time":
+            return self.ask_day(turn)
+        day = turn.conversation.data.get("day")
+        return self.ask_time(turn, date.fromisoformat(day)) if day else self.ask_day(turn)
+
+    def typed_choice(self, turn: Turn, typed: str) -> Answer | None:
+        """A topic, mode, day or time typed instead of pressed: as if pressed (None: no fit)."""
+        step = turn.conversation.step
+        locale = current_locale()
+        if step == "topic":
+            topic = choose(typed, [(t.label.get(locale), t.id) for t in self.setup.topics])
+            return self._after_topic(turn, topic) if topic else None
+        if step == "mode":
+            mode = choose(typed, self.mode_labels())
+            return self._after_mode(turn, mode) if mode else None
+        if step == "day":
+            days = {day.isoformat(): day for day in self.days_on_offer(turn)}
+            chosen = choose(typed, [(format_day(day), key) for key, day in days.items()])
+            return self.ask_time(turn, days[chosen]) if chosen else None
+        return None
 
     def taken(self, turn: Turn, start: datetime) -> Answer:
         """Someone was quicker to the time: the nearest free ones, else the days."""

@@ -32,7 +32,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.core.dispatcher import Dispatcher
-from bot.core.menu import COMMAND_MENU, N_STAFF
+from bot.core.menu import COMMAND_MENU, N_STAFF, command_menu
 from bot.delivery.outbox import AnswerLost, PermanentFailure, Throttled
 from bot.values.i18n import translate_in
 from bot.values.markup import Rich, split, to_html
@@ -203,10 +203,7 @@ class TelegramChannel:
         """Telegram's command menu, per language; staff also see /staff in their chats."""
         bot = self.application.bot
         for language in ("it", "en", "fr"):
-            commands = [
-                BotCommand(name, translate_in(language, description))
-                for name, description in COMMAND_MENU
-            ]
+            commands = [BotCommand(name, text) for name, text in command_menu(language)]
             code = None if language == "it" else language
             await bot.set_my_commands(commands, BotCommandScopeDefault(), language_code=code)
         staff = [BotCommand(n, translate_in("it", d)) for n, d in COMMAND_MENU] + [

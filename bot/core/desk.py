@@ -90,6 +90,7 @@ class Desk:
             now,
             self.router.press,
             self.router.forget,
+            self.router.greet,
         )
 
     def _user(self, session: Session, inbound: Inbound, now: datetime) -> User:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.core.commands import localised
 from bot.core.turn import Turn
-from bot.values.i18n import N_, _
+from bot.values.i18n import N_, _, translate_in
 from bot.values.markup import Rich, bold
 from bot.values.messages import Answer, Keyboard, Reply, rows
 
@@ -12,6 +13,7 @@ ENTRIES = (
     (N_("❓ Domande frequenti"), "faq"),
     (N_("📝 Questionario"), "survey"),
     (N_("📞 Fissa una richiamata"), "callback"),
+    (N_("🗓 Le mie richiamate"), "my_bookings"),
     (N_("📅 Eventi e seminari"), "events"),
     (N_("🌐 Lingua"), "language"),
 )
@@ -35,6 +37,14 @@ COMMAND_MENU = (
     ("cancella", N_("Cancella i tuoi dati")),
 )
 N_STAFF = N_("elenca i comandi riservati allo staff")
+
+
+def command_menu(locale: str) -> list[tuple[str, str]]:
+    """The command menu as people of `locale` read it: their names, their descriptions."""
+    return [
+        (localised(name, locale), translate_in(locale, description))
+        for name, description in COMMAND_MENU
+    ]
 
 
 def keyboard(turn: Turn) -> Keyboard:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from bot.core import replies
+from bot.core.commands import canonical
 from bot.core.turn import ButtonHandler, Command, Feature, Handler, Stale, Turn
 from bot.values.messages import Answer, Kind
 from bot.values.payload import BadPayload
@@ -20,6 +21,7 @@ class Router:
         self.flows: dict[str, Handler] = {}
         self.text_handlers: list[TextHandler] = []
         self.forgetters: list[Handler] = []
+        self.greeters: list[Handler] = []
         for feature in features:
             self._add(feature)
 
@@ -37,6 +39,8 @@ class Router:
             self.text_handlers.append(feature.text)
         if feature.forget:
             self.forgetters.append(feature.forget)
+        if feature.greet:
+            self.greeters.append(feature.greet)
 
     def route(self, turn: Turn) -> Answer:
         inbound = turn.inbound
@@ -72,11 +76,18 @@ class Router:
             answer += forget(turn)
         return answer
 
+    def greet(self, turn: Turn) -> Answer:
+        """What each feature has waiting for a person who comes back (after /start)."""
+        answer = Answer()
+        for greet in self.greeters:
+            answer += greet(turn)
+        return answer
+
     def staff_commands(self) -> dict[str, Command]:
         return {name: command for name, command in self.commands.items() if command.staff}
 
     def _command(self, turn: Turn) -> Answer:
-        command = self.commands.get(turn.inbound.command)
+        command = self.commands.get(canonical(turn.inbound.command))
         if command is None:
             return replies.unknown_command(turn)
         if command.staff and not turn.is_staff:

@@ -29,6 +29,7 @@ class Turn:
     now: datetime
     press: Callable[..., Answer] = field(repr=False)  # the router's, to follow an action
     forget: Callable[[Turn], Answer] = field(repr=False, default=lambda _turn: Answer())
+    greet: Callable[[Turn], Answer] = field(repr=False, default=lambda _turn: Answer())
 
     @property
     def is_staff(self) -> bool:
@@ -77,6 +78,8 @@ class Feature:
     reminders: Mapping[str, Render] = field(default_factory=dict)  # reminder kind -> renderer
     # Before the user's data is erased: undo what others rely on (e.g. tell staff a call is off).
     forget: Handler | None = None
+    # After /start greets a returning person: what is waiting for them (an unfinished survey).
+    greet: Handler | None = None
 
 
 class Stale(Exception):

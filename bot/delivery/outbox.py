@@ -137,6 +137,20 @@ def progress(session: Session, batch: str) -> Progress:
     )
 
 
+def due_now(session: Session, channel: str, chat_id: str, now: datetime) -> None:
+    """A chat's queued messages may go at once (a terminal opened for that chat)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.state == QUEUED,
+            OutboxMessage.due_at > now,
+        )
+        .values(due_at=now)
+    )
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2**attempts, 600))
 

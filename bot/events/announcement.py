@@ -11,7 +11,15 @@ from bot.events.logic import MAYBE, NO, YES
 from bot.events.store import CANCELLED
 from bot.storage.models import Event, Rsvp
 from bot.values import ics
-from bot.values.i18n import _, current_locale, format_day, format_time, zone
+from bot.values.i18n import (
+    _,
+    current_locale,
+    format_day,
+    format_number,
+    format_time,
+    ngettext,
+    zone,
+)
 from bot.values.markup import Rich, bold, italic, join, link
 from bot.values.messages import Answer, Button, Document, Keyboard, Reply
 from bot.values.payload import Signer
@@ -39,8 +47,11 @@ def when(event: Event) -> str:
     return f"{format_day(start)} {start.astimezone(zone()).year}, {format_time(start)}"
 
 
-def body(event: Event, config: EventsConfig, header: Rich | str | None = None) -> Rich:
-    """The announcement as subscribers read it (also the preview, reminders, corrections)."""
+def body(
+    event: Event, config: EventsConfig, header: Rich | str | None = None, taken: int = 0
+) -> Rich:
+    """The announcement as subscribers read it (also the preview, reminders, corrections);
+    `taken`: the places given so far."""
     locale = current_locale()
     lines: list[Rich | str] = [header] if header else []
     lines += [bold("📅 " + event.title), "🗓 " + when(event)]
@@ -54,8 +65,22 @@ def body(event: Event, config: EventsConfig, header: Rich | str | None = None) -
     if topics:
         lines.append(_("Argomenti: {names}").format(names=", ".join(topics)))
     if event.capacity:
-        lines.append(_("Posti disponibili: {count}").format(count=event.capacity))
+        lines.append(places_line(event.capacity, taken))
     return join(lines)
+
+
+def places_line(capacity: int, taken: int) -> str:
+    """The places still free, not the capacity (once some are taken)."""
+    left = max(capacity - taken, 0)
+    if not taken:
+        return _("Posti disponibili: {count}").format(count=format_number(capacity))
+    if not left:
+        return _("Posti esauriti: rispondendo «Ci sarò» entri in lista d'attesa.")
+    return ngettext(
+        "Ancora {count} posto libero su {capacity}",
+        "Ancora {count} posti liberi su {capacity}",
+        left,
+    ).format(count=format_number(left), capacity=format_number(capacity))
 
 
 def choice_line(seat: Rsvp | None) -> str:
@@ -88,11 +113,12 @@ def announcement(
     seat: Rsvp | None = None,
     header: Rich | str | None = None,
     replace: bool = False,
+    taken: int = 0,
 ) -> Reply:
     if event.status == CANCELLED:
         return Reply(join([bold(_("❌ Evento annullato")), body(event, config)]), (), replace)
     footer = italic(_("Non vuoi più ricevere questi avvisi? /disiscriviti"))
-    text = join([body(event, config, header), choice_line(seat), footer])
+    text = join([body(event, config, header, taken), choice_line(seat), footer])
     return Reply(text, rsvp_keyboard(event, seat, button), replace)
 
 
@@ -119,4 +145,5 @@ def calendar_file(
         caption = Rich() + _("Apri il file per aggiornare l'evento nel tuo calendario.")
     else:
         caption = Rich() + _("Aggiungi l'evento al tuo calendario.")
-    return Document(f"evento-{event.id}.ics", content, ics.MIME_TYPE, caption)
+    name = _("evento-{number}.ics").format(number=event.id)
+    return Document(name, content, ics.MIME_TYPE, caption)

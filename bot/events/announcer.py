@@ -20,13 +20,14 @@ from bot.delivery import outbox
 from bot.events.announcement import announcement, signed
 from bot.events.broadcaster import broadcast_message
 from bot.events.config import EventsConfig
+from bot.events.overview import sent_line
 from bot.events.reminders import EventReminders
 from bot.events.store import ANNOUNCED, SCHEDULED, address_of
 from bot.events.subscriptions import subscribers
 from bot.storage.db import Database
 from bot.storage.models import Broadcast, Event, User
-from bot.values.i18n import _, format_number, use_locale
-from bot.values.markup import bold, join
+from bot.values.i18n import _, use_locale
+from bot.values.markup import bold, join, shorten
 from bot.values.messages import Address, Delivery, Reply
 from bot.values.payload import Signer
 
@@ -156,7 +157,7 @@ class Announcer:
                 )
             ).all()
             for broadcast in broadcasts:
-                title = broadcast.text.splitlines()[0][:60]
+                title = shorten(broadcast.text.splitlines()[0], 60)
                 self._report_one(session, broadcast, f"broadcast:{broadcast.id}", title, now)
 
     def _report_one(
@@ -170,16 +171,7 @@ class Announcer:
             if done.total == 0:
                 line = _("Nessun iscritto corrisponde: non ho inviato niente.")
             else:
-                line = _(
-                    "Inviati {sent} di {total}; non consegnati {failed}, hanno bloccato il bot "
-                    "{blocked}, incerti {uncertain}."
-                ).format(
-                    sent=format_number(done.sent),
-                    total=format_number(done.total),
-                    failed=format_number(done.failed),
-                    blocked=format_number(done.blocked),
-                    uncertain=format_number(done.uncertain),
-                )
+                line = sent_line(done) + "."
             text = join([bold(_("📊 Invio finito: «{title}»").format(title=title)), line])
         key = f"{batch}:report"
         outbox.enqueue(session, Delivery(staff_address(item.staff_chat), Reply(text), key), now)

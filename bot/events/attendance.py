@@ -72,7 +72,10 @@ class Attendance:
         if held_before and not after.holds_place:
             cancel_event_reminders(turn.session, event.id, turn.user.id)
             deliveries += self.promote(turn.session, event, turn.now, turn.signer, turn.settings)
-        reply = announcement(event, self.config, signed(turn.signer), seat, replace=True)
+        places = places_taken(turn.session, event.id)  # after this answer
+        reply = announcement(
+            event, self.config, signed(turn.signer), seat, replace=True, taken=places
+        )
         notice = choice_line(seat)
         return Answer((reply, *extra), tuple(deliveries), notice)
 

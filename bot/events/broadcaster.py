@@ -5,8 +5,10 @@ from __future__ import annotations
 from bot.core.turn import Turn
 from bot.events import questions
 from bot.events.config import ALL, EventsConfig
+from bot.events.overview import quiet_note
+from bot.events.store import release
 from bot.storage.models import Broadcast
-from bot.values.i18n import _, format_number
+from bot.values.i18n import _, format_number, ngettext
 from bot.values.markup import Rich, bold, italic, join
 from bot.values.messages import Answer, Reply, rows, say
 
@@ -47,11 +49,18 @@ class Broadcaster:
         if recipients == 0:
             return Answer(notice=_("Nessun iscritto corrisponde: cambia argomenti o territori."))
         if recipients > self.config.broadcast_confirm_above and args[:1] != ("2",):
+            n = format_number(recipients)
             return say(
-                _("Stai per scrivere a {n} persone. Confermi?").format(n=format_number(recipients)),
+                ngettext(
+                    "Stai per scrivere a {n} persona. Confermi?",
+                    "Stai per scrivere a {n} persone. Confermi?",
+                    recipients,
+                ).format(n=n),
                 buttons=rows(
                     turn.button(
-                        _("Sì, invia a {n} persone").format(n=format_number(recipients)),
+                        ngettext(
+                            "Sì, invia a {n} persona", "Sì, invia a {n} persone", recipients
+                        ).format(n=n),
                         "es_send",
                         "2",
                     ),
@@ -69,9 +78,15 @@ class Broadcaster:
         turn.session.add(broadcast)
         turn.session.flush()
         turn.end_flow()
+        sending = ngettext(
+            "📣 Messaggio in invio a {n} iscritto. Ti scrivo quando l'invio è finito.",
+            "📣 Messaggio in invio a {n} iscritti. Ti scrivo quando l'invio è finito.",
+            recipients,
+        ).format(n=format_number(recipients))
+        goes = release(turn, turn.now)
+        if goes > turn.now:
+            sending += " " + quiet_note(goes)
         return say(
-            _("📣 Messaggio in invio a {n} iscritti. Ti scrivo quando l'invio è finito.").format(
-                n=format_number(recipients)
-            ),
+            sending,
             buttons=rows(turn.button(_("📊 Avanzamento"), "es_bview", broadcast.id)),
         )

@@ -6,7 +6,7 @@ from bot.basics import privacy
 from bot.core.turn import Turn
 from bot.events.announcement import announcement, signed
 from bot.events.config import EventsConfig
-from bot.events.store import seat_of, upcoming
+from bot.events.store import places_taken, seat_of, upcoming
 from bot.events.subscriptions import subscription
 from bot.values.i18n import _
 from bot.values.markup import Rich, bold, join
@@ -32,7 +32,8 @@ class EventsDesk:
         replies: list[Outbound] = [Reply(bold(_("📅 Prossimi eventi")))]
         for event in found:
             seat = seat_of(turn.session, event.id, turn.user.id)
-            replies.append(announcement(event, self.config, button, seat))
+            taken = places_taken(turn.session, event.id)
+            replies.append(announcement(event, self.config, button, seat, taken=taken))
         more = [turn.button(_("⚙️ Cambia iscrizione"), "sub_open")] if subscribed else []
         if not subscribed:
             more.append(turn.button(_("🔔 Iscriviti agli avvisi"), "sub_open"))

@@ -19,7 +19,7 @@ from bot.events.store import ANNOUNCED, CANCELLED, staff_event
 from bot.storage.models import Event
 from bot.values.i18n import N_, _, ngettext
 from bot.values.markup import Rich
-from bot.values.messages import Answer, Delivery, Reply, rows, say
+from bot.values.messages import Answer, Delivery, Reply, rows, say, typed
 
 FIELDS = {
     "title": N_("Titolo"),
@@ -69,7 +69,7 @@ class Editor:
             "place": _("Scrivi il nuovo luogo o collegamento (https://...)."),
             "capacity": _("Scrivi il nuovo numero di posti (0 per nessun limite)."),
         }
-        return say(prompts[field], buttons=rows(turn.button(_("✖️ Annulla"), "es_quit")))
+        return typed(say(prompts[field], buttons=rows(turn.button(_("✖️ Annulla"), "es_quit"))))
 
     def on_text(self, turn: Turn) -> Answer:
         """The new value: shows the event corrected, to save or leave."""

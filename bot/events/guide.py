@@ -117,8 +117,11 @@ class Guide:
         return self.ask(turn, replace=True)
 
     def on_every(self, turn: Turn, _args: tuple[str, ...]) -> Answer:
+        """Ticks every territory, or unticks them all when they all are."""
         questions.in_step(turn, "territories")
-        questions.save(turn, territories=list(self.config.territory_ids()))
+        every = list(self.config.territory_ids())
+        chosen = questions.draft(turn).get("territories", [])
+        questions.save(turn, territories=[] if set(chosen) >= set(every) else every)
         return self.ask(turn, replace=True)
 
     def on_next(self, turn: Turn, args: tuple[str, ...]) -> Answer:

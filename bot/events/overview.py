@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,16 +11,24 @@ from bot.core import replies
 from bot.core.turn import Stale, Turn
 from bot.delivery import outbox
 from bot.events.announcement import when
-from bot.events.store import CANCELLED, SCHEDULED, counts, staff_event
+from bot.events.store import CANCELLED, SCHEDULED, counts, release, staff_event
 from bot.storage.models import Broadcast, Event, Rsvp
-from bot.values.i18n import _, format_date, format_moment, format_number
-from bot.values.markup import Rich, bold, join
+from bot.values.i18n import (
+    _,
+    format_date,
+    format_moment,
+    format_number,
+    format_short_day,
+    format_time,
+    ngettext,
+)
+from bot.values.markup import Rich, bold, join, shorten
 from bot.values.messages import Answer, rows, say
 
 
-def progress_line(session: Session, batch: str) -> str:
-    done = outbox.progress(session, batch)
-    line = _("Inviati {sent} di {total}").format(
+def sent_line(done: outbox.Progress) -> str:
+    """ "Inviati 3 di 5 (non consegnati 1, ...)": a batch's outcome so far."""
+    line = ngettext("Inviato {sent} di {total}", "Inviati {sent} di {total}", done.sent).format(
         sent=format_number(done.sent), total=format_number(done.total)
     )
     problems = done.failed + done.blocked + done.uncertain
@@ -29,6 +37,21 @@ def progress_line(session: Session, batch: str) -> str:
             "(non consegnati {failed}, bloccati {blocked}, incerti {uncertain})"
         ).format(failed=done.failed, blocked=done.blocked, uncertain=done.uncertain)
     return line
+
+
+def progress_line(turn: Turn, batch: str) -> str:
+    """How far a batch has gone; rows waiting out the quiet hours say when they go."""
+    done = outbox.progress(turn.session, batch)
+    line = sent_line(done)
+    quiet = turn.settings.quiet
+    if done.waiting and quiet and quiet.contains(turn.now, turn.settings.zone):
+        line += " " + quiet_note(release(turn, turn.now))
+    return line
+
+
+def quiet_note(goes: datetime) -> str:
+    """Why announcements wait now, and until when."""
+    return _("Sono le ore di quiete: l'invio partirà alle {time}.").format(time=format_time(goes))
 
 
 def listing(turn: Turn, _args: tuple[str, ...] = ()) -> Answer:
@@ -46,9 +69,9 @@ def listing(turn: Turn, _args: tuple[str, ...] = ()) -> Answer:
     buttons = [
         turn.button(
             ("❌ " if e.status == CANCELLED else "")
-            + e.starts_at.astimezone(turn.settings.zone).strftime("%d/%m")
+            + format_short_day(e.starts_at)
             + " · "
-            + e.title[:40],
+            + shorten(e.title, 40),
             "es_view",
             e.id,
         )
@@ -69,12 +92,12 @@ def view(turn: Turn, args: tuple[str, ...]) -> Answer:
         )
     else:
         lines.append(
-            _("Annuncio: {progress}").format(
-                progress=progress_line(turn.session, f"event:{event.id}")
-            )
+            _("Annuncio: {progress}").format(progress=progress_line(turn, f"event:{event.id}"))
         )
     places = (
-        _("{yes} di {capacity} posti").format(yes=tally["yes"], capacity=event.capacity)
+        ngettext("{yes} di {capacity} posto", "{yes} di {capacity} posti", event.capacity).format(
+            yes=format_number(tally["yes"]), capacity=format_number(event.capacity)
+        )
         if event.capacity
         else str(tally["yes"])
     )
@@ -105,7 +128,11 @@ def feedback_lines(session: Session, event: Event) -> list[Rich | str]:
         return []
     average = format_number(round(float(scores[1]), 1))
     lines: list[Rich | str] = [
-        _("⭐ Gradimento: {average} su 5 ({count} voti)").format(average=average, count=scores[0])
+        ngettext(
+            "⭐ Gradimento: {average} su 5 ({count} voto)",
+            "⭐ Gradimento: {average} su 5 ({count} voti)",
+            scores[0],
+        ).format(average=average, count=format_number(scores[0]))
     ]
     comments = session.scalars(
         select(Rsvp.comment)
@@ -126,7 +153,7 @@ def broadcast_view(turn: Turn, args: tuple[str, ...]) -> Answer:
         raise Stale
     line = _("📣 Messaggio del {day}: {progress}").format(
         day=format_date(broadcast.created_at),
-        progress=progress_line(turn.session, f"broadcast:{broadcast.id}"),
+        progress=progress_line(turn, f"broadcast:{broadcast.id}"),
     )
     return say(
         line,

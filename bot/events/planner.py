@@ -11,7 +11,7 @@ from bot.core.turn import Stale, Turn
 from bot.events import questions
 from bot.events.announcement import announcement, preview_button
 from bot.events.config import EventsConfig
-from bot.events.store import SCHEDULED
+from bot.events.store import SCHEDULED, release
 from bot.storage.models import Event
 from bot.values.i18n import _, format_moment, ngettext
 from bot.values.markup import bold, join
@@ -88,7 +88,9 @@ class Planner:
             hours = rule.before // 60
             before = ngettext("{n} ora prima", "{n} ore prima", hours).format(n=hours)
         else:
-            before = _("{n} minuti prima").format(n=rule.before)
+            before = ngettext("{n} minuto prima", "{n} minuti prima", rule.before).format(
+                n=rule.before
+            )
         who = _("a tutti") if rule.to == "targeted" else _("a chi ha detto «Ci sarò»")
         return f"{before}, {who}"
 
@@ -127,12 +129,15 @@ class Planner:
         turn.session.add(event)
         turn.session.flush()
         turn.end_flow()
-        if announce_at <= turn.now:
+        goes = release(turn, announce_at)
+        if goes <= turn.now:
             done = _(
                 "✅ Evento creato: l'annuncio parte adesso. Ti scrivo quando l'invio è finito."
             )
         else:
             done = _("✅ Evento creato: l'annuncio partirà {when}.").format(
-                when=format_moment(announce_at)
+                when=format_moment(goes)
             )
+            if goes > announce_at:
+                done += " " + _("(Prima è nelle ore di quiete, quando gli annunci aspettano.)")
         return say(done, buttons=rows(turn.button(_("📊 Apri l'evento"), "es_view", event.id)))

@@ -9,7 +9,7 @@ from bot.events.config import EventsConfig
 from bot.events.subscriptions import count_subscribers
 from bot.values.i18n import _, current_locale, format_number, ngettext
 from bot.values.markup import join
-from bot.values.messages import Answer, Button, Reply, rows, say
+from bot.values.messages import Answer, Button, Reply, rows, say, typed
 
 FLOW = "events_staff"  # /nuovo_evento, /broadcast and editing an event share it
 
@@ -81,7 +81,7 @@ def ask(turn: Turn, config: EventsConfig, notice: str = "", replace: bool = Fals
         buttons.append(turn.button(_("Nessun limite"), "es_skip", step))
     buttons.append(turn.button(_("✖️ Annulla"), "es_quit"))
     lines = [notice, prompts.get(step, "")] if notice else [prompts.get(step, "")]
-    return say(join(lines), buttons=rows(*buttons, per_row=2), replace=replace)
+    return typed(say(join(lines), buttons=rows(*buttons, per_row=2), replace=replace))
 
 
 def picker(turn: Turn, config: EventsConfig, step: str, notice: str, replace: bool) -> Answer:
@@ -93,9 +93,10 @@ def picker(turn: Turn, config: EventsConfig, step: str, notice: str, replace: bo
         turn.button(("✅ " if c.id in chosen else "▫️ ") + c.label.get(locale), "es_pick", c.id)
         for c in choices
     ]
+    if step == "territories":  # ticked like "every topic" is, when every territory is
+        every = set(chosen) >= set(config.territory_ids())
+        toggles.append(turn.button(("✅ " if every else "▫️ ") + _("Tutti i territori"), "es_every"))
     last = [turn.button(_("Avanti ➡️"), "es_next", step), turn.button(_("✖️ Annulla"), "es_quit")]
-    if step == "territories":
-        last.insert(0, turn.button(_("Tutti i territori"), "es_every"))
     question = (
         _("A chi interessa? Scegli uno o più argomenti, poi «Avanti».")
         if step == "interests"

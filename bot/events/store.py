@@ -37,6 +37,12 @@ def holds_place() -> ColumnElement[bool]:
     return (Rsvp.answer == YES) & Rsvp.waiting.is_(False)
 
 
+def release(turn: Turn, moment: datetime) -> datetime:
+    """When an announcement due at `moment` goes: then, or when the quiet hours end."""
+    quiet = turn.settings.quiet
+    return quiet.release(moment, turn.settings.zone) if quiet else moment
+
+
 def places_taken(session: Session, event_id: int, but: int | None = None) -> int:
     query = select(func.count()).where(Rsvp.event_id == event_id, holds_place())
     if but is not None:

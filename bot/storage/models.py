@@ -232,7 +232,8 @@ class SurveyResponse(Base):
     `answers` is flat, keyed like the export's columns: "area" -> "pinerolo",
     "bisogni.anziani" -> "molto", "welfare_quali" -> ["salute", "altro"],
     "welfare_quali.altro" -> free text, "servizi_utili" -> free text. A skipped or unseen
-    question has no key.
+    question has no key. `draft` holds the answers of a retake in progress: the confirmed
+    `answers` stay (and count in the results) until the new ones are confirmed.
     """
 
     __tablename__ = "survey_responses"
@@ -249,6 +250,7 @@ class SurveyResponse(Base):
     channel: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="partial")  # partial | completed
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    draft: Mapped[dict[str, Any] | None] = mapped_column()
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()

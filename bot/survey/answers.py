@@ -7,7 +7,15 @@ from bot.core import replies
 from bot.core.turn import Stale, Turn
 from bot.survey import card, course, responses
 from bot.survey.aside import Aside
-from bot.survey.logic import Invalid, keys_of, option_by_label, parse_number, parse_text
+from bot.survey.logic import (
+    Invalid,
+    keys_of,
+    option_by_label,
+    parse_number,
+    parse_text,
+    reads_as_question,
+    scale_by_label,
+)
 from bot.survey.questionnaire import Question, Survey
 from bot.survey.responses import FLOW
 from bot.values.i18n import _, current_locale
@@ -35,17 +43,12 @@ class ButtonAnswers:
         question = self._check_current(turn, question_id)
         if option not in question.option_ids():
             raise Stale
-        response = responses.require(turn, self.survey)
-        chosen = list(response.answers.get(question.id, []))
-        chosen = [o for o in chosen if o != option] if option in chosen else [*chosen, option]
-        ordered = [o for o in question.option_ids() if o in chosen]
-        responses.save(turn, self.survey, response, {**response.answers, question.id: ordered})
-        return card.ask(turn, self.survey, replace=True)
+        return toggle(turn, self.survey, question, option, replace=True)
 
     def on_done(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         question = self._check_current(turn, args[0] if args else "")
         response = responses.require(turn, self.survey)
-        chosen = response.answers.get(question.id, [])
+        chosen = responses.working(response).get(question.id, [])
         if not chosen:
             notice = _('Scegli almeno una voce, oppure premi "Salta".')
             return card.ask(turn, self.survey, notice=notice)
@@ -60,21 +63,16 @@ class ButtonAnswers:
         item = question.items[card.grid_index(turn, question)]
         if item.id != item_id or scale_id not in {s.id for s in question.scale}:
             raise Stale
-        response = responses.require(turn, self.survey)
-        answers = {**response.answers, f"{question.id}.{item.id}": scale_id}
-        responses.save(turn, self.survey, response, answers)
-        index = card.grid_index(turn, question)
-        if index + 1 < len(question.items):
-            turn.remember(item=index + 1)
-            return card.ask(turn, self.survey, replace=True)
-        return course.advance(turn, self.survey, question)
+        return rate(turn, self.survey, question, scale_id, replace=True)
 
     def on_skip(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         question = self._check_current(turn, args[0] if args else "")
         if question.required:
             raise Stale
         response = responses.require(turn, self.survey)
-        answers = {k: v for k, v in response.answers.items() if k not in keys_of(question)}
+        answers = {
+            k: v for k, v in responses.working(response).items() if k not in keys_of(question)
+        }
         responses.save(turn, self.survey, response, answers)
         skipped = [*turn.conversation.data.get("skipped", []), question.id]
         turn.remember(skipped=sorted(set(skipped)))
@@ -121,7 +119,7 @@ class TypedAnswers:
             if isinstance(value, Invalid):
                 return say(invalid_message(value))
             response = responses.require(turn, self.survey)
-            answers = {**response.answers, f"{question.id}.altro": value}
+            answers = {**responses.working(response), f"{question.id}.altro": value}
             responses.save(turn, self.survey, response, answers)
             return course.advance(turn, self.survey, question)
         if question.type == "number":
@@ -134,10 +132,52 @@ class TypedAnswers:
             if isinstance(written, Invalid):
                 return card.ask(turn, self.survey, notice=invalid_message(written))
             return course.record(turn, self.survey, question, {question.id: written})
-        option = option_by_label(question, typed, current_locale())
+        return self._choice(turn, question, typed)
+
+    def _choice(self, turn: Turn, question: Question, typed: str) -> Answer:
+        """A typed choice counts as its button; a question goes to the FAQ; anything else
+        gets the question again."""
+        locale = current_locale()
+        if question.type == "grid":
+            level = scale_by_label(question, typed, locale)
+            if level is not None:
+                return rate(turn, self.survey, question, level)
+        option = option_by_label(question, typed, locale)
         if option is not None and question.type in ("single", "yesno"):
             return course.record(turn, self.survey, question, {question.id: option})
-        return self.aside.answer(turn)
+        if option is not None and question.type == "multiple":
+            return toggle(turn, self.survey, question, option)
+        if reads_as_question(typed):
+            return self.aside.answer(turn)
+        notice = _("Non ho riconosciuto la risposta: scegli una voce qui sotto.")
+        return card.ask(turn, self.survey, notice=notice)
+
+
+def toggle(
+    turn: Turn, survey: Survey, question: Question, option: str, replace: bool = False
+) -> Answer:
+    """Ticks or unticks one choice of a multiple-choice question."""
+    response = responses.require(turn, survey)
+    answers = responses.working(response)
+    chosen = list(answers.get(question.id, []))
+    chosen = [o for o in chosen if o != option] if option in chosen else [*chosen, option]
+    ordered = [o for o in question.option_ids() if o in chosen]
+    responses.save(turn, survey, response, {**answers, question.id: ordered})
+    return card.ask(turn, survey, replace=replace)
+
+
+def rate(
+    turn: Turn, survey: Survey, question: Question, level: str, replace: bool = False
+) -> Answer:
+    """Rates the grid's current item, then on to the next item or question."""
+    response = responses.require(turn, survey)
+    index = card.grid_index(turn, question)
+    key = f"{question.id}.{question.items[index].id}"
+    responses.save(turn, survey, response, {**responses.working(response), key: level})
+    if index + 1 < len(question.items):
+        turn.remember(item=index + 1)
+        return card.ask(turn, survey, replace=replace)
+    return course.advance(turn, survey, question)
 
 
 def invalid_message(invalid: Invalid) -> str:

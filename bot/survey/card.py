@@ -20,22 +20,24 @@ def current(turn: Turn, survey: Survey) -> Question:
 def ask(turn: Turn, survey: Survey, notice: str | None = None, replace: bool = False) -> Answer:
     question = current(turn, survey)
     response = responses.find(turn, survey)
-    answers = response.answers if response else {}
+    answers = responses.working(response) if response else {}
     skipped = turn.conversation.data.get("skipped", [])
     number, total = progress(survey, answers, question.id, skipped)
     locale = current_locale()
     head = _("Domanda {number} di {total}").format(number=number, total=total)
     lines: list[Rich | str] = [text(head), bold(question.text.get(locale))]
     if question.type == "grid":
-        item = question.items[grid_index(turn, question)]
-        lines.append(bold("➡️ " + item.label.get(locale)))
+        index = grid_index(turn, question)
+        place = _("voce {number} di {total}").format(number=index + 1, total=len(question.items))
+        lines.append(bold("➡️ " + question.items[index].label.get(locale)) + f" ({place})")
     if question.type in ("text", "number"):
         lines.append(_("Scrivi la risposta qui sotto."))
     if question.type == "multiple":
         lines.append(_('Puoi sceglierne più di una, poi premi "Fatto".'))
     buttons = (*_choices(turn, question, answers), _navigation(turn, question))
     body = join(([notice] if notice else []) + lines)
-    return Answer((Reply(body, tuple(row for row in buttons if row), replace),))
+    keyboard = tuple(row for row in buttons if row)
+    return Answer((Reply(body, keyboard, replace, typed=question.type in ("text", "number")),))
 
 
 def grid_index(turn: Turn, question: Question) -> int:

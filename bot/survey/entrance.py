@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.basics import privacy
 from bot.core import menu
 from bot.core.turn import Stale, Turn
-from bot.survey import card, course, responses
+from bot.survey import card, course, responses, summary
 from bot.survey.questionnaire import Survey
 from bot.survey.responses import FLOW
 from bot.values.i18n import _, current_locale, format_date
@@ -31,7 +31,7 @@ class Entrance:
         response = responses.find(turn, self.survey)
         if response is None:
             return self.intro(turn)
-        if response.status == "completed":
+        if not responses.unfinished(response):
             done = format_date(response.completed_at or response.updated_at)
             return say(
                 _(
@@ -43,6 +43,16 @@ class Entrance:
                     turn.button(_("No, va bene così"), "menu"),
                 ),
             )
+        return self.unfinished_offer(turn)
+
+    def waiting(self, turn: Turn) -> Answer:
+        """On coming back (/start, a terminal reopened): an unfinished survey is offered."""
+        response = responses.find(turn, self.survey)
+        if not responses.unfinished(response) or not privacy.has_consent(turn):
+            return Answer()
+        return self.unfinished_offer(turn)
+
+    def unfinished_offer(self, turn: Turn) -> Answer:
         return say(
             _("Hai un questionario lasciato a metà. Vuoi riprendere da dove eri rimasto?"),
             buttons=rows(
@@ -59,15 +69,22 @@ class Entrance:
         return card.ask(turn, self.survey)
 
     def resume(self, turn: Turn, _args: tuple[str, ...] = ()) -> Answer:
+        """Back to the step the person was on (after a side question), else the first open."""
         response = responses.find(turn, self.survey)
-        if response is None or response.status == "completed":
+        if response is None or not responses.unfinished(response):
             raise Stale
         if turn.conversation.flow != FLOW:
             turn.start_flow(FLOW, "", {"skipped": [], "trail": []})
+        step = turn.conversation.step or ""
+        if step == "summary":
+            return summary.show(turn, self.survey, response)
+        if step in {q.id for q in self.survey.questions}:
+            return card.ask(turn, self.survey)
         return course.proceed(turn, self.survey, response)
 
     def cancel(self, turn: Turn, _args: tuple[str, ...] = ()) -> Answer:
-        """/annulla in the survey: leaves it; the answers given so far are kept."""
+        """/annulla in the survey: leaves it; the answers given so far are kept (a retake's
+        too, beside the confirmed ones)."""
         turn.end_flow()
         return menu.show(
             turn,

@@ -23,7 +23,6 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
         commands={
             **survey_staff.commands(survey),
             "questionario": Command(entrance.open),
-            "survey": Command(entrance.open),
         },
         buttons={
             "survey": lambda turn, _args: entrance.open(turn),
@@ -36,9 +35,12 @@ def feature(survey: Survey, side: SideAnswer) -> Feature:
             "sv_skip": answers.on_skip,
             "sv_back": answers.on_back,
             "sv_change": summary.on_change,
+            "sv_summary": summary.on_show,
             "sv_edit": summary.on_edit,
             "sv_confirm": summary.on_confirm,
             "cancel_survey": entrance.cancel,
+            **survey_staff.buttons(survey),
         },
         flow=typed.on_text,
+        greet=entrance.waiting,
     )

@@ -3,12 +3,12 @@ whether a typed answer is valid. No database, no channel: tested with tables of 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.survey.questionnaire import Question, Survey
+from bot.values.choices import choose, fold
 
 Answers = Mapping[str, Any]
 
@@ -88,6 +88,12 @@ def prune(survey: Survey, answers: Answers) -> dict[str, Any]:
     return kept if len(kept) == len(answers) else prune(survey, kept)
 
 
+def headline(text: str) -> str:
+    """A question's title without its hints: up to its question mark."""
+    mark = text.find("?")
+    return text[: mark + 1] if 0 < mark < len(text) - 1 else text
+
+
 def keys_of(question: Question) -> list[str]:
     """The answer keys a question writes (its export columns)."""
     if question.type == "grid":
@@ -123,19 +129,77 @@ def parse_text(question: Question, text: str) -> str | Invalid:
     return cleaned
 
 
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
-
-
 def option_by_label(question: Question, text: str, locale: str) -> str | None:
-    """A typed answer that names an option ("Val Pellice", "si", "2") counts as pressing it."""
-    typed = fold(text).strip(" .!")
+    """A typed answer that names an option ("val pelice", "dirigeant", "si", "2") counts as
+    pressing it: its position, its label in the person's language or a part of it (typos
+    forgiven), or its id."""
+    typed = fold(text)
     ids = question.option_ids()
     if typed.isdigit() and 1 <= int(typed) <= len(ids):
         return ids[int(typed) - 1]
-    labels = {fold(o.label.get(locale)): o.id for o in question.options}
-    labels |= {o.id.replace("_", " "): o.id for o in question.options}
+    pairs = [(o.label.get(locale), o.id) for o in question.options]
     if question.type == "yesno":
-        labels |= {"si": "si", "yes": "si", "oui": "si", "no": "no", "non": "no"}
-    return labels.get(typed)
+        pairs = [("si yes oui", "si"), ("no non", "no")]
+    return choose(typed, pairs)
+
+
+def scale_by_label(question: Question, text: str, locale: str) -> str | None:
+    """A typed grid answer ("molto", "assez", "2") as the scale value it names."""
+    typed = fold(text)
+    ids = [level.id for level in question.scale]
+    if typed.isdigit() and 1 <= int(typed) <= len(ids):
+        return ids[int(typed) - 1]
+    return choose(typed, [(s.label.get(locale), s.id) for s in question.scale])
+
+
+# The first words of a question, in the three languages ("quanto valgono...", "comment...").
+QUESTION_WORDS = frozenset(
+    [
+        "come",
+        "cosa",
+        "che",
+        "chi",
+        "quando",
+        "dove",
+        "perche",
+        "quanto",
+        "quanti",
+        "quanta",
+        "quale",
+        "quali",
+        "posso",
+        "puoi",
+        "how",
+        "what",
+        "who",
+        "when",
+        "where",
+        "why",
+        "which",
+        "can",
+        "could",
+        "is",
+        "are",
+        "do",
+        "does",
+        "comment",
+        "quoi",
+        "qui",
+        "quand",
+        "ou",
+        "pourquoi",
+        "combien",
+        "quel",
+        "quelle",
+        "quels",
+        "quelles",
+        "est",
+        "puis",
+    ]
+)
+
+
+def reads_as_question(text: str) -> bool:
+    """Whether typed text that named no option is a side question for the FAQ."""
+    words = fold(text).split()
+    return "?" in text or (len(words) > 2 and words[0] in QUESTION_WORDS)

@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from bot.survey.logic import headline
 from bot.survey.questionnaire import Question, Survey
 from bot.survey.results import (
     AREA,
@@ -35,7 +36,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; height: auto; display: block; margin: 0.8rem 0; }
 blockquote { margin: 0.3rem 0; padding: 0.2rem 0.8rem; border-left: 3px solid #9dc3e6;
              white-space: pre-wrap; }
-nav ol { columns: 2; }
+nav ol { columns: 2; column-gap: 2rem; } nav li { break-inside: avoid; margin-bottom: 0.3rem; }
 @media print { h2 { break-before: page; } img { break-inside: avoid; } }
 """
 
@@ -60,7 +61,8 @@ def write_report(
             image = None
             if question.type != "text" and entry["answered"]:
                 image = f"{question.id}.png"
-                (out_dir / image).write_bytes(chart_png(survey, entry, question.id, locale))
+                chart = chart_png(survey, entry, question.id, locale, titled=False)
+                (out_dir / image).write_bytes(chart)
             sections.append(question_section(number, question, entry, image, locale))
         sections.append(by_area(survey, counted, locale))
         sections.append(texts_by_need(survey, counted, locale))
@@ -82,7 +84,8 @@ def document(
         day=format_date(now or datetime.now(UTC))
     )
     contents = "".join(
-        f'<li><a href="#q-{q.id}">{escape(q.text.get(locale))}</a></li>' for q in survey.questions
+        f'<li><a href="#q-{q.id}">{escape(headline(q.text.get(locale)))}</a></li>'
+        for q in survey.questions
     )
     return (
         f'<!doctype html>\n<html lang="{escape(locale)}">\n<head>\n<meta charset="utf-8">\n'
@@ -119,7 +122,7 @@ def question_section(
     parts = [
         f'<section id="q-{question.id}">',
         f"<h2>{number}. {text}</h2>",
-        f'<p class="muted">N = {format_number(entry["answered"])}</p>',
+        f'<p class="muted">{escape(answered_line(question, entry))}</p>',
     ]
     if image:
         parts.append(f'<img src="{image}" alt="{text}">')
@@ -136,6 +139,14 @@ def question_section(
             parts.append(quotes(entry["other"]))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def answered_line(question: Question, entry: Mapping[str, Any]) -> str:
+    """ "N = 12", and for a multiple choice that one person may count in several rows."""
+    line = f"N = {format_number(entry['answered'])}"
+    if question.type == "multiple":
+        line += " · " + _("più risposte possibili")
+    return line
 
 
 def counts_table(question: Question, entry: Mapping[str, Any], locale: str) -> str:

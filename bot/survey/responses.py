@@ -33,7 +33,8 @@ def require(turn: Turn, survey: Survey) -> SurveyResponse:
 
 
 def fresh(turn: Turn, survey: Survey) -> SurveyResponse:
-    """An empty partial response, in the user's row if there is one."""
+    """An empty partial response, in the user's row if there is one; a confirmed one is kept
+    and the new answers go to its draft until they are confirmed."""
     response = find(turn, survey)
     if response is None:
         response = SurveyResponse(
@@ -44,12 +45,38 @@ def fresh(turn: Turn, survey: Survey) -> SurveyResponse:
             started_at=turn.now,
         )
         turn.session.add(response)
-    response.locale, response.channel = turn.user.locale, turn.inbound.channel
-    response.status, response.answers, response.completed_at = "partial", {}, None
     response.updated_at = turn.now
+    if response.status == "completed":
+        response.draft = {}
+        return response
+    response.locale, response.channel = turn.user.locale, turn.inbound.channel
+    response.answers, response.draft, response.completed_at = {}, None, None
     return response
 
 
+def working(response: SurveyResponse) -> dict[str, Any]:
+    """The answers being given: a retake's draft, else the response's own."""
+    return response.draft if response.draft is not None else response.answers
+
+
+def unfinished(response: SurveyResponse | None) -> bool:
+    """A partial response, or a confirmed one with a retake under way."""
+    return response is not None and (response.status != "completed" or response.draft is not None)
+
+
 def save(turn: Turn, survey: Survey, response: SurveyResponse, answers: dict[str, Any]) -> None:
-    response.answers = prune(survey, answers)
-    response.updated_at, response.locale = turn.now, turn.user.locale
+    if response.draft is not None:
+        response.draft = prune(survey, answers)
+    else:
+        response.answers = prune(survey, answers)
+        response.locale = turn.user.locale
+    response.updated_at = turn.now
+
+
+def confirm(turn: Turn, response: SurveyResponse) -> None:
+    """The answers given become the response: a retake's draft replaces the confirmed ones."""
+    if response.draft is not None:
+        response.answers, response.draft = response.draft, None
+        response.locale, response.channel = turn.user.locale, turn.inbound.channel
+    response.status, response.completed_at = "completed", turn.now
+    response.updated_at = turn.now

@@ -161,8 +161,10 @@ def chart_png(
     question: str,
     locale: str = "it",
     note: str = "",
+    titled: bool = True,
 ) -> bytes:
-    """One question's results as a PNG bar chart; `note` (e.g. the area) joins the subtitle."""
+    """One question's results as a PNG bar chart; `note` (e.g. the area) joins the subtitle.
+    Untitled where the page around it says the question and its N (the HTML report)."""
     definition = survey.question(question)
     with use_locale(locale):
         if definition.type == "grid":
@@ -176,7 +178,8 @@ def chart_png(
         subtitle = f"N = {format_number(question_stats['answered'])}"
         if definition.type == "multiple":
             subtitle += " · " + _("più risposte possibili")
-        title(figure, definition.text.get(locale), " · ".join(filter(None, [subtitle, note])))
+        if titled:
+            title(figure, definition.text.get(locale), " · ".join(filter(None, [subtitle, note])))
         return png(figure)
 
 

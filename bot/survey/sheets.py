@@ -20,11 +20,14 @@ from bot.storage.models import SurveyResponse
 from bot.survey.logic import keys_of as columns_of
 from bot.survey.logic import shown
 from bot.survey.questionnaire import Question, Survey
-from bot.survey.results import OTHER
+from bot.survey.results import OTHER, option_label
 from bot.values.i18n import DEFAULT_ZONE
 
 METADATA = ("response_id", "completed_at", "channel", "version", "locale", "status")
 SEPARATOR = ";"  # between the option ids of a multiple-choice cell
+LABEL_SEPARATOR = "; "  # between the labels of a multiple-choice cell (labels hold commas)
+LABELS_SHEET = "risposte"  # the workbook's first sheet: the answers as people read them
+CODES_SHEET = "codici"  # its second: the same rows coded, as the CSV (what an import reads)
 STATUSES = ("completed", "partial")
 PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 CHANNEL = re.compile(r"^[a-z0-9_]{1,16}$")
@@ -114,33 +117,83 @@ def csv_bytes(survey: Survey, responses: Iterable[SurveyResponse]) -> bytes:
 
 
 def write_xlsx(
-    survey: Survey, responses: Iterable[SurveyResponse], target: Path | IO[bytes]
+    survey: Survey,
+    responses: Iterable[SurveyResponse],
+    target: Path | IO[bytes],
+    locale: str = "it",
 ) -> None:
-    """Writes the export as an Excel workbook: one sheet, bold frozen header, text cells."""
+    """Writes the export as an Excel workbook: first the answers as people read them (labels
+    in `locale`, dates as dates in Rome time), then the same rows coded as the CSV, which is
+    the sheet an import reads. Bold frozen headers; text is never a formula."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import (
-        ILLEGAL_CHARACTERS_RE,
-    )
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
+    every = list(responses)
     workbook = Workbook()
-    sheet = workbook.worksheets[0]
-    sheet.title = survey.id[:31]
-    for row_number, row in enumerate(export_rows(survey, responses), start=1):
-        for column, text in enumerate(row, start=1):
-            written = sheet.cell(row_number, column, ILLEGAL_CHARACTERS_RE.sub("", text))
-            written.data_type = "s"  # text, never a formula
-    for column, name in enumerate(columns(survey), start=1):
-        sheet.cell(1, column).font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(column)].width = max(12, len(name) + 2)
-    sheet.freeze_panes = "B2"
+    readable = workbook.worksheets[0]
+    readable.title = LABELS_SHEET
+    fill_sheet(readable, labelled_rows(survey, every, locale))
+    fill_sheet(workbook.create_sheet(CODES_SHEET), export_rows(survey, every))
     workbook.save(target)
 
 
-def xlsx_bytes(survey: Survey, responses: Iterable[SurveyResponse]) -> bytes:
+def fill_sheet(sheet: Any, rows: list[list[Any]]) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    for row_number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, datetime):
+                written = sheet.cell(row_number, column, value)
+                written.number_format = "yyyy-mm-dd hh:mm"
+                continue
+            written = sheet.cell(row_number, column, ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+            written.data_type = "s"  # text, never a formula
+    for column, name in enumerate(rows[0], start=1):
+        sheet.cell(1, column).font = Font(bold=True)
+        sheet.column_dimensions[get_column_letter(column)].width = max(12, len(name) + 2)
+    sheet.freeze_panes = "B2"
+
+
+def labelled_rows(
+    survey: Survey, responses: Iterable[SurveyResponse], locale: str
+) -> list[list[Any]]:
+    """The header row, then one row per response as people read it."""
+    header = columns(survey)
+    question_of = {key: q for q in survey.questions for key in columns_of(q)}
+    rows: list[list[Any]] = [header]
+    for response in responses:
+        completed = response.completed_at
+        metadata: list[Any] = [
+            response.public_id,
+            completed.astimezone(DEFAULT_ZONE).replace(tzinfo=None) if completed else "",
+            response.channel,
+            str(response.version),
+            response.locale,
+            response.status,
+        ]
+        answers = [
+            label_cell(question_of[key], key, response.answers.get(key), locale)
+            for key in header[len(METADATA) :]
+        ]
+        rows.append(metadata + answers)
+    return rows
+
+
+def label_cell(question: Question, key: str, value: Any, locale: str) -> str:
+    """An answer as its label(s); free text and numbers as they are."""
+    if value is None:
+        return ""
+    if key.endswith("." + OTHER) or question.type in ("text", "number"):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return LABEL_SEPARATOR.join(option_label(question, str(v), locale) for v in value)
+    return option_label(question, str(value), locale)
+
+
+def xlsx_bytes(survey: Survey, responses: Iterable[SurveyResponse], locale: str = "it") -> bytes:
     buffer = io.BytesIO()
-    write_xlsx(survey, responses, buffer)
+    write_xlsx(survey, responses, buffer, locale)
     return buffer.getvalue()
 
 
@@ -165,8 +218,10 @@ def read_xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True, data_only=True)
+    names = workbook.sheetnames
+    sheet = workbook[CODES_SHEET] if CODES_SHEET in names else workbook.worksheets[0]
     try:
-        for number, values in enumerate(workbook.worksheets[0].iter_rows(values_only=True), 1):
+        for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
             yield number, ["" if v is None else xlsx_text(v) for v in values]
     finally:
         workbook.close()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from bot.core.turn import Command, Turn
+from typing import Any
+
+from bot.core.turn import ButtonHandler, Command, Stale, Turn
+from bot.survey.logic import headline
 from bot.survey.questionnaire import Survey
 from bot.survey.results import chart_png, stats, summary_text
 from bot.survey.sheets import csv_bytes, responses_query, xlsx_bytes
+from bot.values.choices import choose
 from bot.values.i18n import N_, _, current_locale
-from bot.values.markup import text
-from bot.values.messages import Answer, Document, Image, Outbound, Reply
+from bot.values.markup import shorten, text
+from bot.values.messages import Answer, Document, Image, rows, say
 
-N_STATS = N_("statistiche del questionario, con i grafici (facoltativo: un'area)")
+N_STATS = N_("statistiche del questionario, con un pulsante per grafico (facoltativo: un'area)")
 N_EXPORT = N_("esporta le risposte del questionario (CSV e XLSX)")
 
 
@@ -19,32 +23,44 @@ class SurveyResults:
         self.survey = survey
 
     def statistics(self, turn: Turn) -> Answer:
-        """/statistiche [area]: a short summary, then one chart per question."""
-        words = turn.inbound.text.split()
-        area = words[1].lower() if len(words) > 1 else None
-        areas = self.survey.question("area").option_ids()
-        if area is not None and area not in areas:
-            return Answer(
-                (
-                    Reply(
-                        text(
-                            _("Area sconosciuta. Usa una di queste: {areas}").format(
-                                areas=", ".join(areas)
-                            )
-                        )
-                    ),
-                )
-            )
-        responses = turn.session.scalars(responses_query(self.survey)).all()
-        results = stats(self.survey, responses, area=area)
+        """/statistiche [area]: a short summary, with a button per chart."""
+        typed = " ".join(turn.inbound.text.split()[1:])
+        area = self.area_named(typed) if typed else None
+        if typed and area is None:
+            names = ", ".join(label for label, _id in self.areas())
+            return say(_("Area sconosciuta. Usa una di queste: {areas}").format(areas=names))
+        results = self.results(turn, area)
         locale = current_locale()
-        messages: list[Outbound] = [Reply(text(summary_text(self.survey, results, locale)))]
-        for question in self.survey.questions:
-            data = results["questions"][question.id]
-            if question.type != "text" and data.get("answered"):
-                png = chart_png(self.survey, data, question.id, locale)
-                messages.append(Image(f"{question.id}.png", png))
-        return Answer(tuple(messages))
+        buttons = [
+            turn.button(
+                "📊 " + shorten(headline(q.text.get(locale)), 40), "sv_chart", q.id, area or ""
+            )
+            for q in self.survey.questions
+            if q.type != "text" and results["questions"][q.id].get("answered")
+        ]
+        return say(summary_text(self.survey, results, locale), buttons=rows(*buttons))
+
+    def on_chart(self, turn: Turn, args: tuple[str, ...]) -> Answer:
+        """One chart, from the buttons under /statistiche."""
+        question_id, area = (*args, "", "")[:2]
+        if not turn.is_staff or question_id not in {q.id for q in self.survey.questions}:
+            raise Stale
+        data = self.results(turn, area or None)["questions"][question_id]
+        png = chart_png(self.survey, data, question_id, current_locale())
+        return Answer((Image(f"{question_id}.png", png),))
+
+    def results(self, turn: Turn, area: str | None) -> dict[str, Any]:
+        responses = turn.session.scalars(responses_query(self.survey)).all()
+        return stats(self.survey, responses, area=area)
+
+    def areas(self) -> list[tuple[str, str]]:
+        """(label, id) of each area, in the staff's language."""
+        question = self.survey.question("area")
+        return [(o.label.get(current_locale()), o.id) for o in question.options]
+
+    def area_named(self, typed: str) -> str | None:
+        """The area a staff member typed: its id, its name or a part of it ("pellice")."""
+        return choose(typed, self.areas())
 
     def export(self, turn: Turn) -> Answer:
         """/esporta: every response as CSV and XLSX documents, pseudonymous."""
@@ -57,7 +73,7 @@ class SurveyResults:
                 Document(f"{name}.csv", csv_bytes(self.survey, responses), "text/csv", caption),
                 Document(
                     f"{name}.xlsx",
-                    xlsx_bytes(self.survey, responses),
+                    xlsx_bytes(self.survey, responses, current_locale()),
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 ),
             )
@@ -70,3 +86,7 @@ def commands(survey: Survey) -> dict[str, Command]:
         "statistiche": Command(results.statistics, staff=True, description=N_STATS),
         "esporta": Command(results.export, staff=True, description=N_EXPORT),
     }
+
+
+def buttons(survey: Survey) -> dict[str, ButtonHandler]:
+    return {"sv_chart": SurveyResults(survey).on_chart}

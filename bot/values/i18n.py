@@ -114,19 +114,33 @@ def compile_catalog(
     temporary.replace(mo_path)
 
 
+# Dates and times in English read one way throughout, the European one: "Monday 23 November",
+# "23 November 2026", "14:00" (Babel's "en" is American: "November 23, 2026", "2:00 PM").
+DATE_LOCALES = {"en": "en_GB"}
+
+
+def _date_locale() -> str:
+    return DATE_LOCALES.get(current_locale(), current_locale())
+
+
 def format_date(value: date) -> str:
-    """A date such as "23 novembre 2026"."""
-    return babel_date(_local_date(value), format="long", locale=current_locale())
+    """A date such as "23 novembre 2026", "23 November 2026"."""
+    return babel_date(_local_date(value), format="long", locale=_date_locale())
 
 
 def format_day(value: date) -> str:
     """A day with its weekday: "lunedì 23 novembre", "Monday 23 November"."""
-    return babel_date(_local_date(value), format="EEEE d MMMM", locale=current_locale())
+    return babel_date(_local_date(value), format="EEEE d MMMM", locale=_date_locale())
+
+
+def format_short_day(value: date) -> str:
+    """A day in a few characters, for lists: "23 nov", "23 Nov", "23 nov."."""
+    return babel_date(_local_date(value), format="d MMM", locale=_date_locale())
 
 
 def format_time(moment: datetime) -> str:
-    """The local time of a moment: "09:20", "9:20 AM"."""
-    return babel_time(moment.astimezone(zone()), format="short", locale=current_locale())
+    """The local time of a moment: "09:20", "09:20" in English too."""
+    return babel_time(moment.astimezone(zone()), format="short", locale=_date_locale())
 
 
 def format_moment(moment: datetime) -> str:

@@ -81,6 +81,18 @@ def join(parts: Iterable[Rich | str], separator: str = "\n") -> Rich:
     return result
 
 
+def shorten(value: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary and marked with "…" when cut."""
+    value = " ".join(value.split())
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–(") + "…"
+
+
 def bullets(items: Iterable[Rich | str]) -> Rich:
     return join("• " + as_rich(item) for item in items)
 

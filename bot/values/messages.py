@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from bot.values.markup import Rich, as_rich
@@ -76,6 +76,7 @@ class Reply:
     replace: bool = False
     request_contact: str | None = None  # label of a "share my number" key, where supported
     close_keyboard: bool = False  # hides a "share my number" key left open (no buttons then)
+    typed: bool = False  # the answer is typed (a number, a text): typed digits press no button
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,14 @@ def say(*texts: Rich | str, buttons: Keyboard = (), replace: bool = False) -> An
     replies = [Reply(as_rich(t)) for t in texts]
     last = replies.pop()
     return Answer((*replies, Reply(last.text, buttons, replace)))
+
+
+def typed(answer: Answer) -> Answer:
+    """The same answer, its last message asking for a typed answer (its buttons are extras)."""
+    *others, last = answer.replies
+    if not isinstance(last, Reply):
+        return answer
+    return Answer((*others, replace(last, typed=True)), answer.deliveries, answer.notice)
 
 
 def rows(*buttons: Button, per_row: int = 1) -> Keyboard:

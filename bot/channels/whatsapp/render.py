@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.whatsapp.content import Template
-from bot.values.markup import Rich, Span, Style
+from bot.values.markup import Rich, Span, Style, shorten
 from bot.values.messages import Button, Document, Image, Outbound, Reply
 
 TEXT_LIMIT = 4096
@@ -216,9 +216,7 @@ def fit(label: str, limit: int, shorts: Mapping[str, str]) -> str:
     whole = _whole(label, limit, shorts)
     if whole is not None:
         return whole
-    room = label[: limit - 1]
-    space = room.rfind(" ")
-    return (room[:space] if space > 0 else room).rstrip() + "…"
+    return shorten(label, limit)
 
 
 def match_choice(typed: str, choices: Sequence[Choice]) -> str | None:
