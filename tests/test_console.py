@@ -86,7 +86,7 @@ def test_only_this_terminals_chat_is_shown(tmp_path: Path) -> None:
     assert "Invio finito" in open_for_a_while(tmp_path, STAFF)
 
 
-def open_for_a_while(tmp_path: Path, user: str, seconds: float = 5) -> str:
+def open_for_a_while(tmp_path: Path, user: str, seconds: float = 4) -> str:
     """A terminal left open: what the outbox delivers meanwhile shows up."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "STAFF_"))},
@@ -96,9 +96,15 @@ def open_for_a_while(tmp_path: Path, user: str, seconds: float = 5) -> str:
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=tmp_path
     )
-    time.sleep(seconds)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # the greeting's last line: the terminal is open
+        seen.append(line)
+        if b"Lingua" in line:
+            break
+    time.sleep(seconds)  # the outbox looks every 2 seconds
     out, _err = process.communicate(b"", timeout=30)
-    return out.decode()
+    return (b"".join(seen) + out).decode()
 
 
 def test_reopening_offers_the_unfinished_survey(tmp_path: Path) -> None:
