@@ -36,6 +36,8 @@ from bot.events.announcer import Announcer
 from bot.events.config import EventsConfig, load_events_config
 from bot.faq import desk as faq
 from bot.faq.library import Library
+from bot.handoff import feature as handoff_feature
+from bot.handoff.config import HandoffConfig, load_handoff
 from bot.storage.db import Database
 from bot.storage.keys import button_key
 from bot.survey import flow as survey
@@ -53,6 +55,7 @@ def features(
     questionnaire: Survey,
     booking_setup: BookingSetup,
     events_config: EventsConfig | None = None,
+    handoff_config: HandoffConfig | None = None,
 ) -> tuple[Feature, ...]:
     """Every capability of the desk, in the order free text is offered to them."""
     faq_desk = faq.feature(library)
@@ -60,6 +63,7 @@ def features(
         onboarding.FEATURE,
         language.FEATURE,
         privacy.FEATURE,
+        handoff_feature.feature(handoff_config or load_handoff()),  # before the FAQ: its phrases
         faq_desk,
         survey.feature(questionnaire, side=faq_desk.text or (lambda _turn: None)),
         booking.feature(booking_setup),
@@ -80,6 +84,7 @@ class App:
         for problem in staff_problems(self.booking, settings.staff_user_ids):
             log.warning("booking: %s", problem)
         self.events = load_events_config()
+        self.handoff = load_handoff()
         self.database = Database(settings.database_url)
         self.database.ensure_schema()
         signer = Signer(button_key(self.database, settings.secret_key))
@@ -87,7 +92,7 @@ class App:
             settings,
             self.database,
             signer,
-            features(self.library, self.survey, self.booking, self.events),
+            features(self.library, self.survey, self.booking, self.events, self.handoff),
             clock,
         )
         self.dispatcher = Dispatcher(self.desk, self._kick_outbox)

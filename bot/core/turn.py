@@ -77,6 +77,10 @@ class Feature:
     reminders: Mapping[str, Render] = field(default_factory=dict)  # reminder kind -> renderer
     # Before the user's data is erased: undo what others rely on (e.g. tell staff a call is off).
     forget: Handler | None = None
+    # Messages staff write in the staff group (not commands, not buttons); None: not mine.
+    staff_group: Callable[[Turn], Answer | None] | None = None
+    # Offered every private message first (a person holds the conversation); None: not mine.
+    claim: Callable[[Turn], Answer | None] | None = None
 
 
 class Stale(Exception):

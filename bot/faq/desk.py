@@ -160,7 +160,7 @@ class FaqDesk:
             if "survey" in topic.actions
             else []
         )
-        person = turn.button(_("📞 Parla con una persona"), "callback")
+        person = turn.button(_("📞 Parla con una persona"), "handoff")
         votes = (
             turn.button("👍", "faq_vote", topic.id, "up"),
             turn.button("👎", "faq_vote", topic.id, "down"),

@@ -17,6 +17,8 @@ from bot.storage.models import (
     Conversation,
     FaqQuestion,
     FaqVote,
+    Handoff,
+    HandoffMessage,
     OutboxMessage,
     Reminder,
     Rsvp,
@@ -47,6 +49,8 @@ REGISTRY: list[PersonalTable] = [
     PersonalTable(Rsvp, consent_based=True),
     PersonalTable(FaqQuestion),
     PersonalTable(FaqVote),
+    PersonalTable(HandoffMessage),  # before its request
+    PersonalTable(Handoff),
     PersonalTable(Conversation),
     PersonalTable(OutboxMessage),
     PersonalTable(WhatsAppContact),
@@ -66,6 +70,8 @@ NOT_PERSONAL = {
     "broadcasts": "what staff send to subscribers; created_by is a staff member's id",
     "whatsapp_inbox": "message ids; a message's content is emptied as soon as it is handled",
     "whatsapp_sent": "WhatsApp message ids and statuses of outbox rows, erased with them",
+    "chat_threads": "which staff-group topic belongs to which request (keys and ids only)",
+    "thread_messages": "which staff-group message belongs to which request (ids only)",
 }
 
 
