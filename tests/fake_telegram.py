@@ -15,7 +15,7 @@ Implemented Bot API methods (method names are case-insensitive, as on Telegram):
 getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage, editMessageText,
 editMessageReplyMarkup, deleteMessage, answerCallbackQuery, sendDocument, sendPhoto,
 sendChatAction, setMyCommands, getMyCommands, deleteMyCommands, getFile (and the file
-download URL), createForumTopic, closeForumTopic, reopenForumTopic, deleteForumTopic (in
+download URL), getChat, createForumTopic, closeForumTopic, reopenForumTopic, deleteForumTopic (in
 supergroups made with ``tg.group(..., forum=True)``; the bot must be an admin there, and a
 message_thread_id must name an open topic of a forum, as on Telegram). Any other method
 answers 404 "Not Found", like an unknown method on Telegram.
@@ -1749,6 +1749,7 @@ class FakeTelegram:
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
             "getfile": self._get_file,
+            "getchat": self._get_chat,
             "createforumtopic": self._create_forum_topic,
             "closeforumtopic": self._close_forum_topic,
             "reopenforumtopic": self._reopen_forum_topic,
@@ -2595,6 +2596,10 @@ class FakeTelegram:
     async def _delete_my_commands(self, p: _Params) -> bool:
         self.commands.pop(self._commands_key(p), None)
         return True
+
+    async def _get_chat(self, p: _Params) -> JSON:
+        chat = self._target_chat(p)
+        return {**chat.to_json(), "accent_color_id": 0, "max_reaction_count": 11}
 
     async def _create_forum_topic(self, p: _Params) -> JSON:
         chat = self._forum(p)

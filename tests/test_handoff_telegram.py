@@ -10,17 +10,15 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.storage.models import Handoff, HandoffMessage
-from tests.booking_world import ADA, BRUNO, Clock, booking_settings
+from tests.booking_world import ADA, BRUNO, Clock
 from tests.bot_runner import running_bot
-from tests.fake_telegram import TINY_PNG, FakeChat, FakeTelegram, FakeUser, ForumTopic
-
-STAFF_GROUP = -1005550001
-CARLO = 7001  # in the staff group, but no staff
+from tests.fake_telegram import TINY_PNG, FakeChat, FakeTelegram
+from tests.handoff_chat import CARLO, asks_for_a_person, eventually, handoff_settings, staff_group
 
 
 @pytest.fixture
 def group(tg: FakeTelegram) -> FakeChat:
-    return tg.group(STAFF_GROUP, "Staff SMP", forum=True, bot_is_admin=True)
+    return staff_group(tg)
 
 
 @pytest.fixture
@@ -28,31 +26,8 @@ async def bot(
     tg: FakeTelegram, group: FakeChat, database_url: str, clock: Clock
 ) -> AsyncIterator[App]:
     clock.advance(hours=2)  # Monday 10:00 in Rome: the office is open
-    settings = booking_settings(
-        database_url,
-        telegram_bot_token=tg.token,
-        telegram_api_base_url=tg.base_url,
-        staff_chat_id=STAFF_GROUP,
-        outbox_chat_rate=50,
-        quiet_hours="off",
-    )
-    async with running_bot(settings, clock) as app:
+    async with running_bot(handoff_settings(tg, database_url), clock) as app:
         yield app
-
-
-async def asks_for_a_person(anna: FakeUser, question: str) -> None:
-    """/operatore, consent, the notice, the question."""
-    await anna.send("/operatore")
-    await anna.next_message()
-    notice = await anna.next_message()
-    assert "Informativa privacy" in notice.text
-    await anna.press("✅ Accetto")
-    staff_read = await anna.next_message()
-    assert "sarà letto dallo staff" in staff_read.text
-    await anna.press("✅ Va bene")
-    ask = await anna.next_message()
-    assert "Scrivi in un messaggio la tua domanda" in ask.text
-    await anna.send(question)
 
 
 async def test_a_telegram_user_talks_to_a_person_and_back(
@@ -60,8 +35,7 @@ async def test_a_telegram_user_talks_to_a_person_and_back(
 ) -> None:
     anna = tg.user(3001, "Anna", last_name="Rossi", language_code="it")
     ada, bruno, carlo = tg.user(ADA, "Ada"), tg.user(BRUNO, "Bruno"), tg.user(CARLO, "Carlo")
-    await asks_for_a_person(anna, "Come funziona il welfare per 3 dipendenti?")
-    told = await anna.next_message()
+    told = await asks_for_a_person(anna, "Come funziona il welfare per 3 dipendenti?")
     assert "una persona dello staff ti risponderà a breve" in told.text
 
     card = await group.next_message()
@@ -105,7 +79,7 @@ async def test_a_telegram_user_talks_to_a_person_and_back(
     score = await anna.next_message()
     assert "ora ti risponde di nuovo Sportello" in score.text
     assert score.button_labels[:5] == ["1", "2", "3", "4", "5"]
-    await _until(lambda: topic.closed)
+    await eventually(lambda: topic.closed)
     await anna.press("5")
     await anna.next_message()
     await anna.send("Gentilissimi")
@@ -118,16 +92,3 @@ async def test_a_telegram_user_talks_to_a_person_and_back(
         texts = session.scalars(select(HandoffMessage.text).order_by(HandoffMessage.id)).all()
         assert "Buongiorno Anna! Le mando il modulo." in texts
         assert "Ciao Anna, sono Carlo" not in texts
-
-
-async def _until(condition: object, tries: int = 100) -> None:
-    import asyncio
-
-    for _ in range(tries):
-        if callable(condition) and condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("never happened")
-
-
-_ = ForumTopic

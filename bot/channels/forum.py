@@ -11,7 +11,7 @@ from telegram.error import BadRequest
 
 from bot.storage import threads
 from bot.storage.db import Database
-from bot.storage.models import ChatThread, ThreadMessage
+from bot.storage.models import ChatThread
 from bot.values.messages import Thread
 
 log = logging.getLogger(__name__)
@@ -47,14 +47,10 @@ class Forum:
                 log.info("topic %s in %s not closed: %s", topic, chat_id, error)
 
     async def _open(self, chat_id: str, thread: Thread) -> int | None:
-        try:
-            created = await self.bot.create_forum_topic(
-                chat_id, (thread.title or thread.key)[:TITLE_LIMIT]
-            )
-        except BadRequest as error:
-            if "not a forum" not in str(error).lower():
-                raise
+        if not (await self.bot.get_chat(chat_id)).is_forum:
             return None  # a group without topics: staff answer by replying
+        title = (thread.title or thread.key)[:TITLE_LIMIT]
+        created = await self.bot.create_forum_topic(chat_id, title)
         return created.message_thread_id
 
     async def _delete(self, chat_id: str, thread: Thread) -> None:
@@ -85,9 +81,7 @@ class Forum:
 
     def _note(self, chat_id: str, key: str, message_id: int) -> None:
         with self.database.transaction() as session:
-            session.add(
-                ThreadMessage(channel=CHANNEL, chat_id=chat_id, message_id=str(message_id), key=key)
-            )
+            threads.note_message(session, CHANNEL, chat_id, str(message_id), key)
 
     def _forget(self, chat_id: str, key: str) -> None:
         with self.database.transaction() as session:

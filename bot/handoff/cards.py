@@ -12,7 +12,7 @@ from bot.basics import privacy
 from bot.config import Settings
 from bot.handoff import store
 from bot.storage.models import Booking, FaqQuestion, Handoff, SurveyResponse, User
-from bot.values.i18n import LANGUAGE_NAMES, N_, _, format_time
+from bot.values.i18n import LANGUAGE_NAMES, N_, _, format_time, use_locale
 from bot.values.markup import Rich, bold, italic, join, text
 from bot.values.messages import Address, Button, Document, Image, Media, Outbound, Reply, Thread
 from bot.values.payload import Signer
@@ -33,9 +33,15 @@ def thread_of(handoff: Handoff, user: User) -> Thread:
 
 
 def card(session: Session, settings: Settings, signer: Signer, handoff: Handoff) -> Reply:
-    """The request as staff see it, with who holds it and what they may press."""
+    """The request as staff see it (in the group's language), with who holds it and what
+    they may press."""
     user = session.get(User, handoff.user_id)
     assert user is not None
+    with use_locale(settings.default_locale, settings.zone):
+        return _card(session, signer, handoff, user)
+
+
+def _card(session: Session, signer: Signer, handoff: Handoff, user: User) -> Reply:
     lines: list[Rich | str] = [bold(_("🙋 Richiesta di parlare con una persona")), *_who(user)]
     if handoff.out_of_hours:
         lines.append(italic(_("Arrivata fuori orario: da leggere alla riapertura.")))

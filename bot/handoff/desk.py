@@ -20,8 +20,11 @@ from bot.values.messages import Answer, Delivery, Kind, Reply, Thread, rows, say
 
 FLOW = "handoff"
 FALLBACK = "handoff_fallback"
-# While staff hold the conversation, these still reach the bot (aliases included).
-PASS_THROUGH = frozenset({"menu", "start", "annulla", "fine", "end", "fin"})
+# While staff hold the conversation, these still reach the bot (aliases included), and so do
+# the person's privacy rights.
+PASS_THROUGH = frozenset(
+    {"menu", "start", "annulla", "fine", "end", "fin", "privacy", "miei_dati", "cancella"}
+)
 END_COMMANDS = ("fine", "end", "fin")
 
 

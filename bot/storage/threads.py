@@ -37,6 +37,17 @@ def key_of(
     return session.scalars(replied).first()
 
 
+def note_message(session: Session, channel: str, chat_id: str, message_id: str, key: str) -> None:
+    """Links a message sent for a thread to it (an edited message is linked already)."""
+    known = select(ThreadMessage.id).where(
+        ThreadMessage.channel == channel,
+        ThreadMessage.chat_id == chat_id,
+        ThreadMessage.message_id == message_id,
+    )
+    if session.scalars(known).first() is None:
+        session.add(ThreadMessage(channel=channel, chat_id=chat_id, message_id=message_id, key=key))
+
+
 def forget(session: Session, channel: str, chat_id: str, key: str) -> None:
     """Drops what links a thread to its messages (its topic is gone)."""
     thread = find(session, channel, chat_id, key)
