@@ -4,13 +4,16 @@ middle, an erasure in the middle, a group without topics, canned answers, the re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config import Settings
-from bot.storage.models import ChatThread, Handoff, HandoffMessage, ThreadMessage
+from bot.storage import personal_data
+from bot.storage.db import Database
+from bot.storage.models import ChatThread, Handoff, HandoffMessage, ThreadMessage, User
 from tests.booking_world import ADA, Clock
 from tests.bot_runner import running_bot
 from tests.fake_telegram import FakeTelegram
@@ -193,3 +196,23 @@ def noted(bot: App, message_id: int) -> bool:
     query = select(ThreadMessage).where(ThreadMessage.message_id == str(message_id))
     with bot.database.transaction() as session:
         return session.scalars(query).first() is not None
+
+
+def test_retention_empties_the_texts_of_old_closed_conversations(database_url: str) -> None:
+    database = Database(database_url)
+    database.upgrade()
+    long_ago, recently = datetime(2024, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
+    with database.transaction() as session:
+        user = User(channel="telegram", external_id="1", chat_id="1", locale="it")
+        session.add(user)
+        session.flush()
+        for closed_at in (long_ago, recently):
+            handoff = Handoff(user_id=user.id, state="closed", closed_at=closed_at)
+            session.add(handoff)
+            session.flush()
+            session.add(HandoffMessage(handoff_id=handoff.id, user_id=user.id, text="segreto"))
+    with database.transaction() as session:
+        assert personal_data.expire_relayed_texts(session, datetime(2025, 1, 1, tzinfo=UTC)) == 1
+        texts = session.scalars(select(HandoffMessage.text).order_by(HandoffMessage.id)).all()
+        assert texts == ["", "segreto"]
+    database.dispose()

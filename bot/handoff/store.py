@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.storage.models import Handoff, HandoffMessage
@@ -75,15 +75,3 @@ def relayed(
 
 def since(session: Session, start: datetime) -> list[Handoff]:
     return list(session.scalars(select(Handoff).where(Handoff.asked_at >= start)))
-
-
-def expire_texts(session: Session, cutoff: datetime) -> int:
-    """Retention: empties the messages of conversations closed before `cutoff`."""
-    closed = select(Handoff.id).where(Handoff.state == CLOSED, Handoff.closed_at < cutoff)
-    statement = (
-        update(HandoffMessage)
-        .where(HandoffMessage.handoff_id.in_(closed), HandoffMessage.text != "")
-        .values(text="")
-        .execution_options(synchronize_session=False)
-    )
-    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]

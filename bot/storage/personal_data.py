@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.models import (
@@ -121,8 +121,22 @@ def _value(value: Any) -> Any:
 
 
 def erase_inactive(session: Session, cutoff: datetime) -> int:
-    """Retention: erases the users not seen since `cutoff`; returns how many."""
+    """Retention: erases the users not seen since `cutoff`, and the texts of conversations
+    with staff closed before it; returns how many users."""
+    expire_relayed_texts(session, cutoff)
     ids = session.scalars(select(User.id).where(User.last_seen_at < cutoff)).all()
     for user_id in ids:
         erase(session, user_id)
     return len(ids)
+
+
+def expire_relayed_texts(session: Session, cutoff: datetime) -> int:
+    """Empties the relayed messages of conversations with staff closed before `cutoff`."""
+    closed = select(Handoff.id).where(Handoff.state == "closed", Handoff.closed_at < cutoff)
+    statement = (
+        update(HandoffMessage)
+        .where(HandoffMessage.handoff_id.in_(closed), HandoffMessage.text != "")
+        .values(text="")
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
