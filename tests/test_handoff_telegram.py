@@ -62,6 +62,11 @@ async def test_a_telegram_user_talks_to_a_person_and_back(
     relayed = await group.next_message()
     assert relayed.topic == here and "Anna Rossi" in relayed.text
     assert "Grazie! E per i buoni pasto?" in relayed.text
+    await anna.send_document("busta.pdf", b"%PDF-1.4 busta paga", caption="La mia busta paga")
+    payslip = await group.next_message()
+    assert payslip.kind == "document" and payslip.document is not None
+    assert payslip.document.filename == "busta.pdf" and payslip.topic == here
+    assert payslip.document.content == b"%PDF-1.4 busta paga" and "La mia busta" in payslip.text
     await anna.send("/faq")  # a command the bot would answer: it goes to staff instead
     assert "/faq" in (await group.next_message()).text
     await anna.expect_silence()

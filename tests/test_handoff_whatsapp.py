@@ -68,6 +68,10 @@ async def test_a_whatsapp_user_talks_to_a_person(
     assert await maria.says("Commercio, part-time") == []  # the bot stays silent
     relayed = await group.next_message()
     assert relayed.topic == here and "Commercio, part-time" in relayed.text
+    assert await maria.sends_photo(TINY_PNG, "Il contratto") == []
+    contract = await group.next_message()
+    assert contract.kind == "photo" and contract.photo is not None
+    assert contract.photo.content == TINY_PNG and "Il contratto" in contract.text
 
     clock.advance(hours=25)  # Maria's 24-hour window is closed
     await ada.send("Ci sei ancora?", chat=group, topic=here)

@@ -49,8 +49,8 @@ REGISTRY: list[PersonalTable] = [
     PersonalTable(Rsvp, consent_based=True),
     PersonalTable(FaqQuestion),
     PersonalTable(FaqVote),
-    PersonalTable(HandoffMessage),  # before its request
-    PersonalTable(Handoff),
+    PersonalTable(HandoffMessage, consent_based=True),  # before its request
+    PersonalTable(Handoff, consent_based=True),
     PersonalTable(Conversation),
     PersonalTable(OutboxMessage),
     PersonalTable(WhatsAppContact),

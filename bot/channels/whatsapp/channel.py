@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
@@ -32,7 +33,7 @@ from bot.channels.whatsapp.api import (
     GraphError,
 )
 from bot.channels.whatsapp.content import WhatsAppContent, load_content
-from bot.channels.whatsapp.inbound import CHANNEL, items, signature_ok, to_inbound
+from bot.channels.whatsapp.inbound import CHANNEL, items, media_of, signature_ok, to_inbound
 from bot.channels.whatsapp.render import Choice, Part, Wording, render, template_body
 from bot.config import ConfigError, Settings
 from bot.core.dispatcher import Dispatcher
@@ -51,7 +52,7 @@ from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, User, WhatsAppContact, WhatsAppSent
 from bot.values.i18n import N_, translate_in
 from bot.values.markup import text as rich_text
-from bot.values.messages import Answer, Outbound, Reply
+from bot.values.messages import Answer, Kind, Media, Outbound, Reply
 
 log = logging.getLogger(__name__)
 PATH = "/whatsapp/webhook"
@@ -224,9 +225,23 @@ class WhatsAppChannel:
         inbound = to_inbound(message, name, first, choices)
         if inbound is None:
             return
+        if inbound.kind is Kind.MEDIA:
+            inbound = replace(inbound, media=await self._download(message))
         answer = await self.dispatcher.dispatch(inbound)
         locale = await self._db(self._after_turn, wa_id, sent_at)
         await self.render(wa_id, answer, locale)
+
+    async def _download(self, message: dict[str, Any]) -> Media | None:
+        """The photo or document a user sent, to relay it; None for other media."""
+        found = media_of(message)
+        if found is None:
+            return None
+        media_id, media = found
+        try:
+            return replace(media, content=await self.api.download(media_id))
+        except (GraphError, httpx.HTTPError) as error:
+            log.warning("whatsapp: media %s not downloaded: %s", media_id, error)
+            return None
 
     def _before_turn(self, wa_id: str, sent_at: datetime) -> tuple[bool, list[Choice]]:
         """Is this a new user? Their window opens now; the numbered choices they were offered."""
