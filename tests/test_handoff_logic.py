@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.handoff.config import load_handoff
+from bot.handoff.desk import HandoffDesk
 from bot.handoff.report import figures_of
 from bot.storage.models import Handoff
 
@@ -54,6 +55,22 @@ def test_every_canned_answer_is_in_three_languages() -> None:
         a.get(lang) for a in CONFIG.answers for lang in ["it", "en", "fr"]
     )
     assert CONFIG.answer("un_momento") is not None and CONFIG.answer("nope") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted"),
+    [
+        ("voglio parlare con una persona", True),
+        ("Posso PARLARE con un operatore?", True),
+        ("I want to talk to someone", True),
+        ("je voudrais parler à quelqu'un", True),
+        ("Je veux parler à un conseiller.", True),
+        ("buoni pasto per una persona", False),
+        ("parlare", False),
+    ],
+)
+def test_typed_requests_for_a_person(typed: str, wanted: bool) -> None:
+    assert HandoffDesk(CONFIG).wants_a_person(typed) is wanted
 
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

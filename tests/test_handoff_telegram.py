@@ -43,9 +43,16 @@ async def test_a_telegram_user_talks_to_a_person_and_back(
     assert card.topic == topic.message_thread_id
     assert "Domanda: Come funziona il welfare per 3 dipendenti?" in card.text
     assert card.button_labels == ["🙋 Rispondo io", "📞 Proponi richiamata"]
+    await carlo.press("🙋 Rispondo io", chat=group)  # not staff: nothing changes
+    await eventually(lambda: carlo.answered_callbacks)
+    assert carlo.answered_callbacks[-1].text == "Solo lo staff può rispondere."
     await ada.press("🙋 Rispondo io", chat=group)
     taken = await group.next_message()
     assert taken.kind == "edit" and "🙋 Risponde Ada" in taken.text
+    assert taken.button_labels == ["📞 Proponi richiamata"]
+    await bruno.press_data(card.buttons[0][0].value, card.message_id, chat=group)
+    await eventually(lambda: bruno.answered_callbacks)
+    assert bruno.answered_callbacks[-1].text == "Risponde già Ada."  # a second one cannot take it
     assert "Ada dello staff ha preso la tua richiesta" in (await anna.next_message()).text
 
     here = topic.message_thread_id

@@ -67,12 +67,16 @@ class HandoffDesk:
         ask = _("Scrivi in un messaggio la tua domanda: la giro subito allo staff.")
         if self.config.is_open(turn.now, turn.settings.zone):
             return say(ask)
-        return say(self._closed_now(turn), ask)
+        callback = rows(turn.button(_("📞 Fissa una richiamata"), "callback"))
+        return say(self._closed_now(turn), ask, buttons=callback)
 
     def text(self, turn: Turn) -> Answer | None:
         """Typed requests ("voglio parlare con una persona"); anything else is not mine."""
-        typed = normalise(turn.inbound.text)
-        return self.ask(turn) if any(t in typed for t in self.triggers) else None
+        return self.ask(turn) if self.wants_a_person(turn.inbound.text) else None
+
+    def wants_a_person(self, typed: str) -> bool:
+        words = normalise(typed)
+        return any(trigger in words for trigger in self.triggers)
 
     def on_text(self, turn: Turn) -> Answer:
         """The question (then staff get it), or the comment after the score."""

@@ -27,7 +27,10 @@ def by_key(session: Session, thread_key: str | None) -> Handoff | None:
 
 
 def by_id(session: Session, handoff_id: str) -> Handoff | None:
-    return session.get(Handoff, int(handoff_id)) if handoff_id.isdigit() else None
+    """The request a button names, locked: two staff pressing at once take turns."""
+    if not handoff_id.isdigit():
+        return None
+    return session.get(Handoff, int(handoff_id), with_for_update=True)
 
 
 def open_of(session: Session, user_id: int) -> Handoff | None:
