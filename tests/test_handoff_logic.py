@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.handoff.config import load_handoff
+from bot.handoff.config import HandoffError, load_handoff
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.report import figures_of
 from bot.storage.models import Handoff
@@ -48,6 +49,17 @@ def test_an_unclaimed_request_falls_back_after_minutes_of_office_hours(
     asked: datetime, fallback: datetime
 ) -> None:
     assert CONFIG.fallback_at(asked, ROME) == fallback
+
+
+def test_a_broken_file_names_its_problems(tmp_path: Path) -> None:
+    broken = tmp_path / "handoff.yaml"
+    broken.write_text(
+        "office_hours: {mon: ['17:00-09:00']}\ntriggers: {it: [a], en: [b]}\n", encoding="utf-8"
+    )
+    with pytest.raises(HandoffError) as problems:
+        load_handoff(broken)
+    assert "the end comes before the start" in str(problems.value)
+    assert "triggers.fr" in str(problems.value)
 
 
 def test_every_canned_answer_is_in_three_languages() -> None:
