@@ -22,12 +22,11 @@ def key(handoff: Handoff) -> str:
 def by_key(session: Session, thread_key: str | None) -> Handoff | None:
     if not thread_key or not thread_key.startswith(PREFIX):
         return None
-    number = thread_key.removeprefix(PREFIX)
-    return session.get(Handoff, int(number)) if number.isdigit() else None
+    return by_id(session, thread_key.removeprefix(PREFIX))
 
 
 def by_id(session: Session, handoff_id: str) -> Handoff | None:
-    """The request a button names, locked: two staff pressing at once take turns."""
+    """The request, locked: staff and the person acting on it at once take turns."""
     if not handoff_id.isdigit():
         return None
     return session.get(Handoff, int(handoff_id), with_for_update=True)
