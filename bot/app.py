@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Iterable
+from functools import partial
 from typing import TextIO
 
 import uvicorn
@@ -38,6 +39,7 @@ from bot.faq import desk as faq
 from bot.faq.library import Library
 from bot.handoff import feature as handoff_feature
 from bot.handoff.config import HandoffConfig, load_handoff
+from bot.handoff.desk import topics_deleted
 from bot.storage.db import Database
 from bot.storage.keys import button_key
 from bot.survey import flow as survey
@@ -100,6 +102,7 @@ class App:
         self.scheduler = Scheduler(lambda: self.leadership.is_leader)
         self.outbox = OutboxSender(self.database, clock, settings, self.leadership.instance)
         self.housekeeping = Housekeeping(self.database, settings.retention_months, clock)
+        self.housekeeping.before_erase.append(partial(topics_deleted, settings))
         install_jobs(self.scheduler, self.outbox, self.housekeeping, self.leadership, self._recover)
         renderers = {kind: r for f in self.desk.features for kind, r in f.reminders.items()}
         self.reminders = Reminders(self.database, settings, signer, renderers, clock)

@@ -109,13 +109,27 @@ async def test_an_erasure_in_the_middle_deletes_the_topic(tg: FakeTelegram, bot:
     await anna.press("🗑 Sì, cancella tutto")
     assert "ho cancellato tutti i tuoi dati" in (await anna.next_message()).text
     note = await group.next_message()
-    assert "cancellata su richiesta della persona" in note.text and note.topic is None
+    assert "cancellata insieme ai dati della persona" in note.text and note.topic is None
     assert topic.deleted
     with bot.database.transaction() as session:
         for model in (Handoff, HandoffMessage, ChatThread):
             assert session.scalar(select(func.count()).select_from(model)) == 0
     await anna.send("ciao")  # back with the bot, from scratch
     assert "Come posso aiutarti?" in (await anna.next_message()).text
+
+
+async def test_retention_erasing_a_person_deletes_their_topic(
+    tg: FakeTelegram, bot: App, clock: Clock
+) -> None:
+    group = staff_group(tg)
+    anna = tg.user(3001, "Anna", language_code="it")
+    await asks_for_a_person(anna, "Una domanda lontana")
+    topic = await taken_by_ada(tg, group, anna)
+    clock.advance(days=800)  # longer than RETENTION_MONTHS without a word
+    assert await bot.housekeeping.erase_inactive() == 2  # Anna, and Ada as a user
+    await bot.outbox.drain()
+    assert "cancellata insieme ai dati della persona" in (await group.next_message()).text
+    assert topic.deleted
 
 
 async def test_a_group_without_topics_answers_by_replying(tg: FakeTelegram, bot: App) -> None:

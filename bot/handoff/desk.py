@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from bot.basics import privacy
 from bot.basics.onboarding import normalise
+from bot.config import Settings
 from bot.core import menu
 from bot.core.turn import Stale, Turn
 from bot.delivery import reminders
@@ -231,13 +234,18 @@ class HandoffDesk:
 
     def forget(self, turn: Turn) -> Answer:
         """Before an erasure: each request's topic in the staff group is deleted."""
-        notes = []
-        for handoff in store.all_of(turn.session, turn.user.id):
-            with use_locale(turn.settings.default_locale, turn.settings.zone):
-                text = _("Una conversazione è stata cancellata su richiesta della persona.")
-            thread = Thread(store.key(handoff), ending="delete")
-            notes.append(Delivery(staff_address(turn.settings), Reply(italic(text), thread=thread)))
-        return Answer(deliveries=tuple(notes))
+        return Answer(deliveries=topics_deleted(turn.settings, turn.session, turn.user.id))
+
+
+def topics_deleted(settings: Settings, session: Session, user_id: int) -> tuple[Delivery, ...]:
+    """Deletes the topics of a person's requests (their data is being erased), with a note."""
+    with use_locale(settings.default_locale, settings.zone):
+        note = italic(_("Una conversazione è stata cancellata insieme ai dati della persona."))
+    address = staff_address(settings)
+    return tuple(
+        Delivery(address, Reply(note, thread=Thread(store.key(handoff), ending="delete")))
+        for handoff in store.all_of(session, user_id)
+    )
 
 
 def close(handoff: Handoff, by: str, now: datetime) -> None:

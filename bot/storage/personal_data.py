@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,12 +121,16 @@ def _value(value: Any) -> Any:
     return value
 
 
-def erase_inactive(session: Session, cutoff: datetime) -> int:
-    """Retention: erases the users not seen since `cutoff`, and the texts of conversations
-    with staff closed before it; returns how many users."""
+def erase_inactive(
+    session: Session, cutoff: datetime, before: Callable[[Session, int], None] | None = None
+) -> int:
+    """Retention: erases the users not seen since `cutoff` (`before` each one), and the texts
+    of conversations with staff closed before it; returns how many users."""
     expire_relayed_texts(session, cutoff)
     ids = session.scalars(select(User.id).where(User.last_seen_at < cutoff)).all()
     for user_id in ids:
+        if before is not None:
+            before(session, user_id)
         erase(session, user_id)
     return len(ids)
 
