@@ -107,7 +107,9 @@ def person_line(name: str, now: datetime) -> str:
     return f"🕑 {format_time(now)} · {name or '?'}"
 
 
-def relayed(header: str, body: str, media: Media | None, thread: Thread | None = None) -> Outbound:
+def relay_message(
+    header: str, body: str, media: Media | None, thread: Thread | None = None
+) -> Outbound:
     """One relayed message (in a request's thread, for staff): the header says who and when."""
     caption = join([bold(header), text(body)]) if body else bold(header)
     if media is None:

@@ -14,7 +14,7 @@ from bot.core import menu
 from bot.core.turn import Stale, Turn
 from bot.delivery import reminders
 from bot.handoff import store
-from bot.handoff.cards import card, person_line, relayed, staff_address
+from bot.handoff.cards import card, person_line, relay_message, staff_address
 from bot.handoff.config import HandoffConfig
 from bot.storage.models import Handoff
 from bot.values.i18n import _, format_moment, use_locale
@@ -187,7 +187,7 @@ class HandoffDesk:
         )
         with use_locale(turn.settings.default_locale, turn.settings.zone):
             header = person_line(turn.user.name, turn.now)
-            message = relayed(header, text, media, Thread(store.key(handoff)))
+            message = relay_message(header, text, media, Thread(store.key(handoff)))
         return Answer(deliveries=(Delivery(staff_address(turn.settings), message),))
 
     def end(self, turn: Turn) -> Answer:

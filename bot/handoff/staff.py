@@ -4,11 +4,12 @@ thread (relayed to the person), canned answers, /chiudi, the callback offer, the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.core.turn import Stale, Turn
 from bot.handoff import store
-from bot.handoff.cards import card, relayed
+from bot.handoff.cards import card, relay_message
 from bot.handoff.config import HandoffConfig
 from bot.handoff.desk import ask_score, close
 from bot.handoff.report import figures_of
@@ -61,7 +62,7 @@ class HandoffStaff:
                 )
             ),
         )
-        return Answer((Reply(shown.text, shown.buttons, replace=True, thread=shown.thread),)) + told
+        return Answer((replace(shown, replace=True),)) + told
 
     def on_offer(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         """📞 Proponi richiamata: the person gets a button to book one."""
@@ -112,7 +113,7 @@ class HandoffStaff:
             media=media.kind if media is not None else None,
             source_ref=turn.inbound.message_ref,
         )
-        message = relayed(self._signature(handoff), text, media)
+        message = relay_message(self._signature(handoff), text, media)
         return Answer(deliveries=(Delivery(Address(user.channel, user.chat_id), message),))
 
     @staticmethod
