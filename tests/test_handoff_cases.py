@@ -118,6 +118,24 @@ async def test_an_erasure_in_the_middle_deletes_the_topic(tg: FakeTelegram, bot:
     assert "Come posso aiutarti?" in (await anna.next_message()).text
 
 
+async def test_withdrawing_consent_in_the_middle_deletes_the_conversation(
+    tg: FakeTelegram, bot: App
+) -> None:
+    group = staff_group(tg)
+    anna = tg.user(3001, "Anna", language_code="it")
+    await asks_for_a_person(anna, "Una domanda riservata")
+    topic = await taken_by_ada(tg, group, anna)
+    await anna.send("/privacy")
+    await anna.next_message()
+    await anna.next_message()
+    await anna.press("Revoca il consenso")
+    assert "Consenso revocato" in (await anna.next_message()).text
+    assert "cancellata insieme ai dati della persona" in (await group.next_message()).text
+    assert topic.deleted
+    with bot.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Handoff)) == 0
+
+
 async def test_retention_erasing_a_person_deletes_their_topic(
     tg: FakeTelegram, bot: App, clock: Clock
 ) -> None:
