@@ -77,10 +77,22 @@ class TelegramChannel:
         inbound = message_inbound(update)
         if inbound is None:
             return
-        if inbound.kind is Kind.MEDIA and update.effective_message is not None:
-            inbound = replace(inbound, media=await media_of(update.effective_message))
+        if inbound.kind is Kind.MEDIA and self._relayable(inbound):
+            inbound = replace(inbound, media=await self._download(update))
         answer = await self.dispatcher.dispatch(inbound)
         await self.render(inbound.chat_id, answer, topic=_topic(inbound.thread))
+
+    def _relayable(self, inbound: Inbound) -> bool:
+        """Media worth fetching: in a private chat or the staff group (not in other groups)."""
+        return not inbound.in_group or inbound.chat_id == str(self.settings.staff_chat_id)
+
+    async def _download(self, update: Update) -> Media | None:
+        message = update.effective_message
+        try:
+            return await media_of(message) if message is not None else None
+        except (TelegramError, httpx.HTTPError) as error:
+            log.warning("telegram: media not downloaded: %s", error)
+            return None
 
     async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
