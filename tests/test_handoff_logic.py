@@ -31,6 +31,8 @@ def rome(day: int, hour: int, minute: int = 0) -> datetime:
         (rome(23, 20), False, rome(24, 9)),
         (rome(27, 15), False, rome(30, 9)),  # Friday afternoon: back on Monday
         (rome(29, 11), False, rome(30, 9)),  # Sunday
+        (datetime(2026, 12, 8, 10, tzinfo=ROME), False, datetime(2026, 12, 9, 9, tzinfo=ROME)),
+        (datetime(2026, 12, 23, 16, tzinfo=ROME), True, datetime(2026, 12, 28, 9, tzinfo=ROME)),
     ],
 )
 def test_office_hours(moment: datetime, is_open: bool, opening: datetime) -> None:

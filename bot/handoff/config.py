@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints, field_validator
 from bot.content import WEEKDAYS, ContentError, Span, Strict, TextLists, Texts, load_model
 from bot.content import weekly_hours as checked_hours
 from bot.paths import FLOWS_DIR
+from bot.values.holidays import is_holiday
 
 DEFAULT_PATH = FLOWS_DIR / "handoff.yaml"
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$", max_length=24)]
@@ -26,6 +27,7 @@ class Canned(Texts):
 
 class HandoffConfig(Strict):
     office_hours: dict[str, list[Span]]
+    closed_days: list[date] = Field(default_factory=list)  # besides the national holidays
     fallback_minutes: int = Field(default=15, ge=1, le=240)
     triggers: TextLists
     answers: list[Canned] = Field(default_factory=list, max_length=20)
@@ -40,15 +42,21 @@ class HandoffConfig(Strict):
 
     def is_open(self, moment: datetime, zone: ZoneInfo) -> bool:
         local = moment.astimezone(zone)
-        spans = self.office_hours.get(WEEKDAYS[local.weekday()], [])
+        spans = self.hours_on(local.date())
         return any(s.start <= local.time().replace(tzinfo=None) < s.end for s in spans)
+
+    def hours_on(self, day: date) -> list[Span]:
+        """The office hours of a day: none on holidays and closed days."""
+        if is_holiday(day) or day in self.closed_days:
+            return []
+        return self.office_hours.get(WEEKDAYS[day.weekday()], [])
 
     def next_opening(self, moment: datetime, zone: ZoneInfo) -> datetime | None:
         """The next moment the office opens after `moment` (None: no hours at all)."""
         local = moment.astimezone(zone)
         for offset in range(LOOK_AHEAD_DAYS):
             day = (local + timedelta(days=offset)).date()
-            for span in self.office_hours.get(WEEKDAYS[day.weekday()], []):
+            for span in self.hours_on(day):
                 opening = datetime.combine(day, span.start, zone)
                 if opening > local:
                     return opening
