@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -40,6 +41,9 @@ from bot.events.announcer import Announcer
 from bot.events.config import EventsConfig, load_events_config
 from bot.faq import desk as faq
 from bot.faq.library import Library
+from bot.handoff import feature as handoff_feature
+from bot.handoff.config import HandoffConfig, load_handoff
+from bot.handoff.desk import topics_deleted
 from bot.health import Checkup
 from bot.paths import CHAT_FILES
 from bot.startup import patiently, patiently_async
@@ -60,6 +64,7 @@ def features(
     questionnaire: Survey,
     booking_setup: BookingSetup,
     events_config: EventsConfig | None = None,
+    handoff_config: HandoffConfig | None = None,
 ) -> tuple[Feature, ...]:
     """Every capability of the desk, in the order free text is offered to them."""
     faq_desk = faq.feature(library)
@@ -67,6 +72,7 @@ def features(
         onboarding.FEATURE,
         language.FEATURE,
         privacy.FEATURE,
+        handoff_feature.feature(handoff_config or load_handoff()),  # before the FAQ: its phrases
         faq_desk,
         survey.feature(questionnaire, side=faq_desk.text or (lambda _turn: None)),
         booking.feature(booking_setup),
@@ -87,6 +93,7 @@ class App:
         for problem in staff_problems(self.booking, settings.staff_user_ids):
             log.warning("booking: %s", problem)
         self.events = load_events_config()
+        self.handoff = load_handoff()
         self.database = Database(settings.database_url)
         patiently(
             "the database",
@@ -99,7 +106,7 @@ class App:
             settings,
             self.database,
             signer,
-            features(self.library, self.survey, self.booking, self.events),
+            features(self.library, self.survey, self.booking, self.events, self.handoff),
             clock,
         )
         self.dispatcher = Dispatcher(self.desk, self._kick_outbox)
@@ -107,6 +114,7 @@ class App:
         self.scheduler = Scheduler(lambda: self.leadership.is_leader)
         self.outbox = OutboxSender(self.database, clock, settings, self.leadership.instance)
         self.housekeeping = Housekeeping(self.database, settings.retention_months, clock)
+        self.housekeeping.before_erase.append(partial(topics_deleted, settings))
         install_jobs(self.scheduler, self.outbox, self.housekeeping, self.leadership, self._recover)
         renderers = {kind: r for f in self.desk.features for kind, r in f.reminders.items()}
         self.reminders = Reminders(self.database, settings, signer, renderers, clock)

@@ -3,6 +3,8 @@ text types every content file uses."""
 
 from __future__ import annotations
 
+import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -11,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 Model = TypeVar("Model", bound=BaseModel)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 
 class Strict(BaseModel):
@@ -58,3 +62,33 @@ def load_model(path: Path, model: type[Model], error: type[ContentError]) -> Mod
             for item in invalid.errors()
         ]
         raise error("\n".join(problems)) from None
+
+
+class Span(Strict):
+    """Office hours within one day, local time."""
+
+    start: time
+    end: time
+
+
+def parse_span(value: str) -> Span:
+    match = SPAN.match(value.replace(" ", ""))
+    if not match:
+        raise ValueError(f"'{value}': expected hours like 09:00-12:30")
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    if max(h1, h2) > 23 or max(m1, m2) > 59:
+        raise ValueError(f"'{value}': not a time of day")
+    span = Span(start=time(h1, m1), end=time(h2, m2))
+    if span.end <= span.start:
+        raise ValueError(f"'{value}': the end comes before the start")
+    return span
+
+
+def weekly_hours(value: object) -> dict[str, list[Span]]:
+    """`mon: ["09:00-12:30", "14:30-17:00"]`, ... checked into spans per weekday."""
+    if not isinstance(value, dict):
+        raise ValueError("expected a weekday -> list of hours mapping, e.g. mon: [09:00-12:30]")
+    unknown = set(value) - set(WEEKDAYS)
+    if unknown:
+        raise ValueError(f"unknown weekdays {sorted(unknown)}: use {', '.join(WEEKDAYS)}")
+    return {day: [parse_span(str(span)) for span in (spans or [])] for day, spans in value.items()}

@@ -13,6 +13,7 @@ import pytest
 from bot.config import Settings
 from tests.booking_world import Clock
 from tests.databases import postgres_schema
+from tests.fake_telegram import FakeTelegram
 from tests.fake_whatsapp import FakeWhatsApp
 from tests.settings import make_settings
 
@@ -61,3 +62,11 @@ async def wa(clock: Clock) -> AsyncIterator[FakeWhatsApp]:
     async with FakeWhatsApp(clock) as fake:
         yield fake
         fake.assert_no_refusals()
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API; the test fails if Sportello made a call Telegram would refuse."""
+    async with FakeTelegram() as fake:
+        yield fake
+        fake.assert_no_rejections()

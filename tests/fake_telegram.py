@@ -15,7 +15,10 @@ Implemented Bot API methods (method names are case-insensitive, as on Telegram):
 getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage, editMessageText,
 editMessageReplyMarkup, deleteMessage, answerCallbackQuery, sendDocument, sendPhoto,
 sendChatAction, setMyCommands, getMyCommands, deleteMyCommands, getFile (and the file
-download URL). Any other method answers 404 "Not Found", like an unknown method on Telegram.
+download URL), getChat, createForumTopic, closeForumTopic, reopenForumTopic, deleteForumTopic (in
+supergroups made with ``tg.group(..., forum=True)``; the bot must be an admin there, and a
+message_thread_id must name an open topic of a forum, as on Telegram). Any other method
+answers 404 "Not Found", like an unknown method on Telegram.
 Parameters are accepted as a query string, JSON, urlencoded or multipart form (what PTB sends).
 
 Where the fake deliberately differs from the real server:
@@ -83,6 +86,7 @@ __all__ = [
     "FakeChat",
     "FakeTelegram",
     "FakeUser",
+    "ForumTopic",
     "KeyboardKey",
     "RateLimit",
     "Rejection",
@@ -276,6 +280,16 @@ class KeyboardKey(NamedTuple):
     request_contact: bool = False
 
 
+@dataclass
+class ForumTopic:
+    """A topic of a forum supergroup; its id is that of the message that created it."""
+
+    message_thread_id: int
+    name: str
+    closed: bool = False
+    deleted: bool = False
+
+
 @dataclass(frozen=True)
 class CallbackAnswer:
     """What the bot answered to a button press (answerCallbackQuery)."""
@@ -307,6 +321,7 @@ class BotMessage:
     edited: bool = False
     reply_to: int | None = None
     reply_markup: JSON | None = None  # as sent
+    topic: int | None = None  # the forum topic it was posted in
 
     @property
     def button_labels(self) -> list[str]:
@@ -1034,6 +1049,7 @@ class _Record:
     reply_to: int | None = None
     edit_date: int | None = None
     deleted: bool = False
+    topic: int | None = None
 
     @property
     def from_bot(self) -> bool:
@@ -1060,6 +1076,8 @@ class _Record:
             if replied is not None and not replied.deleted:
                 data["reply_to_message"] = replied.to_json(nested=False)
         data.update(self.content)
+        if self.topic is not None:
+            data.update(message_thread_id=self.topic, is_topic_message=True)
         if self.edit_date is not None:
             data["edit_date"] = self.edit_date
         if self.markup is not None and self.markup.kind == "inline":
@@ -1086,6 +1104,7 @@ class _Record:
             edited=self.edit_date is not None,
             reply_to=self.reply_to,
             reply_markup=markup.raw if markup else None,
+            topic=self.topic,
         )
 
     def base_kind(self) -> Literal["message", "document", "photo"]:
@@ -1105,8 +1124,11 @@ class FakeChat:
         user: FakeUser | None = None,
         privacy_mode: bool = True,
         bot_is_admin: bool = False,
+        forum: bool = False,
     ):
         self.tg = tg
+        self.forum = forum  # a supergroup with topics
+        self.topics: dict[int, ForumTopic] = {}  # message_thread_id -> topic
         self.id = chat_id
         self.type = chat_type
         self.title = title
@@ -1135,7 +1157,17 @@ class FakeChat:
     def to_json(self) -> JSON:
         if self.user is not None:
             return {"id": self.id, "type": "private", **self.user.names()}
-        return {"id": self.id, "type": self.type, "title": self.title or str(self.id)}
+        data: JSON = {"id": self.id, "type": self.type, "title": self.title or str(self.id)}
+        if self.forum:
+            data["is_forum"] = True
+        return data
+
+    def topic_named(self, name: str) -> ForumTopic:
+        """The (open or closed) topic with this name."""
+        for topic in self.topics.values():
+            if topic.name == name:
+                return topic
+        raise AssertionError(f"no topic {name!r} in {self.name}: {list(self.topics.values())}")
 
     # --- what the test reads
 
@@ -1287,13 +1319,18 @@ class FakeUser:
     # --- things a user does
 
     async def send(
-        self, text: str, *, chat: FakeChat | None = None, reply_to: int | None = None
+        self,
+        text: str,
+        *,
+        chat: FakeChat | None = None,
+        reply_to: int | None = None,
+        topic: int | None = None,
     ) -> int:
-        """Write a text message; returns its message_id."""
+        """Write a text message (in a forum topic: ``topic``); returns its message_id."""
         content: JSON = {"text": text}
         if entities := _command_entities(text):
             content["entities"] = entities
-        return await self._post(chat, content, text, reply_to)
+        return await self._post(chat, content, text, reply_to, topic)
 
     async def send_sticker(self, emoji: str = "👍", *, chat: FakeChat | None = None) -> int:
         file = self.tg._store_file(b"RIFF\x00\x00\x00\x00WEBP", "sticker.webp", "image/webp")
@@ -1316,6 +1353,7 @@ class FakeUser:
         *,
         caption: str | None = None,
         chat: FakeChat | None = None,
+        topic: int | None = None,
     ) -> int:
         size = _image_size(content) or (1, 1)
         file = self.tg._store_file(content, None, "image/jpeg", folder="photos")
@@ -1330,7 +1368,7 @@ class FakeUser:
         if caption:
             message["caption"] = caption
         label = f"[photo] {caption}" if caption else "[photo]"
-        return await self._post(chat, message, label)
+        return await self._post(chat, message, label, topic=topic)
 
     async def send_voice(
         self, duration: int = 3, content: bytes = b"OggS\x00voice", *, chat: FakeChat | None = None
@@ -1465,9 +1503,18 @@ class FakeUser:
         return await self.send_contact(self.phone_number, user_id=self.id, chat=chat)
 
     async def _post(
-        self, chat: FakeChat | None, content: JSON, label: str, reply_to: int | None = None
+        self,
+        chat: FakeChat | None,
+        content: JSON,
+        label: str,
+        reply_to: int | None = None,
+        topic: int | None = None,
     ) -> int:
         target = chat or self.chat
+        if topic is not None and topic not in target.topics:
+            raise AssertionError(f"no topic #{topic} in {target.name}")
+        if topic is not None and target.topics[topic].closed:
+            raise AssertionError(f"topic #{topic} in {target.name} is closed")
         if target.type == "private" and target.user is not self:
             raise AssertionError(f"{self.first_name} cannot write in {target.name}'s private chat")
         if target.type == "private" and self.blocked:
@@ -1475,8 +1522,9 @@ class FakeUser:
         if reply_to is not None and reply_to not in target._records:
             raise AssertionError(f"no message #{reply_to} in {target.name} to reply to")
         self.started = self.started or target.type == "private"
-        record = target._new_record(self, "user", content, reply_to=reply_to)
-        target._note(f"#{record.message_id} {self.first_name}: {label}")
+        record = target._new_record(self, "user", content, reply_to=reply_to, topic=topic)
+        where = f" [topic #{topic}]" if topic is not None else ""
+        target._note(f"#{record.message_id} {self.first_name}{where}: {label}")
         if self.tg._bot_sees(target, content, reply_to):
             self.tg._push_update("message", record.to_json())
         else:
@@ -1701,6 +1749,11 @@ class FakeTelegram:
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
             "getfile": self._get_file,
+            "getchat": self._get_chat,
+            "createforumtopic": self._create_forum_topic,
+            "closeforumtopic": self._close_forum_topic,
+            "reopenforumtopic": self._reopen_forum_topic,
+            "deleteforumtopic": self._delete_forum_topic,
         }
 
     # --- lifecycle
@@ -1803,10 +1856,12 @@ class FakeTelegram:
         *,
         privacy_mode: bool | None = None,
         bot_is_admin: bool | None = None,
+        forum: bool | None = None,
     ) -> FakeChat:
         """The group with this (negative) id, created on first use; -100... is a supergroup.
 
-        Privacy mode is on and the bot is no admin unless told otherwise."""
+        Privacy mode is on and the bot is no admin unless told otherwise; ``forum=True`` turns
+        topics on (supergroups only)."""
         if chat_id >= 0:
             raise ValueError("group ids are negative")
         chat = self._chats.get(chat_id)
@@ -1821,6 +1876,10 @@ class FakeTelegram:
             chat.privacy_mode = privacy_mode
         if bot_is_admin is not None:
             chat.bot_is_admin = bot_is_admin
+        if forum is not None:
+            if forum and chat.type != "supergroup":
+                raise ValueError("only supergroups have topics")
+            chat.forum = forum
         return chat
 
     def chat(self, chat_id: int) -> FakeChat:
@@ -2177,6 +2236,33 @@ class FakeTelegram:
             raise _bad_request("message to be replied not found")
         return record.message_id
 
+    def _topic_to_write(self, p: _Params, chat: FakeChat) -> int | None:
+        """The message_thread_id asked for: an open topic of a forum, or None."""
+        thread = p.get_int("message_thread_id")
+        if thread is None:
+            return None
+        topic = chat.topics.get(thread)
+        if not chat.forum or topic is None:
+            raise _bad_request("message thread not found")
+        if topic.closed:
+            raise _bad_request("TOPIC_CLOSED")
+        return thread
+
+    def _forum_topic(self, p: _Params) -> tuple[FakeChat, ForumTopic]:
+        chat = self._forum(p)
+        topic = chat.topics.get(p.get_int("message_thread_id") or 0)
+        if topic is None:
+            raise _bad_request("message thread not found")
+        return chat, topic
+
+    def _forum(self, p: _Params) -> FakeChat:
+        chat = self._target_chat(p)
+        if not chat.forum:
+            raise _bad_request("the chat is not a forum")
+        if not chat.bot_is_admin:
+            raise _bad_request("not enough rights to manage topics")
+        return chat
+
     def _message_to_edit(self, p: _Params) -> _Record:
         if p.get("inline_message_id") is not None:
             raise _bad_request("FakeTelegram does not implement inline messages")
@@ -2332,8 +2418,9 @@ class FakeTelegram:
         content: JSON = {"text": text}
         if entities:
             content["entities"] = entities
+        topic = self._topic_to_write(p, chat)
         record = chat._new_record(
-            None, "message", content, html=html, markup=markup, reply_to=reply_to
+            None, "message", content, html=html, markup=markup, reply_to=reply_to, topic=topic
         )
         self._show_markup(chat, markup)
         chat._emit(record.snapshot("message"))
@@ -2346,6 +2433,7 @@ class FakeTelegram:
         markup = _parse_markup(p.get("reply_markup"))
         caption, entities, html = self._formatted(p, "caption", "caption_entities", caption=True)
         reply_to = self._reply_target(p, chat)
+        topic = self._topic_to_write(p, chat)
         upload = self._input_file(p, kind)
         if not upload.content:
             raise _bad_request("file must be non-empty")
@@ -2387,7 +2475,7 @@ class FakeTelegram:
             stored.file_id, upload.filename, upload.content, stored.mime_type, caption or None
         )
         record = chat._new_record(
-            None, kind, content, html=html, markup=markup, file=sent, reply_to=reply_to
+            None, kind, content, html=html, markup=markup, file=sent, reply_to=reply_to, topic=topic
         )
         self._show_markup(chat, markup)
         chat._emit(record.snapshot(kind))
@@ -2465,6 +2553,7 @@ class FakeTelegram:
     async def _send_chat_action(self, p: _Params) -> bool:
         chat = self._target_chat(p)
         self._check_can_write(chat)
+        self._topic_to_write(p, chat)
         action = p.get_str("action")
         if action not in _CHAT_ACTIONS:
             raise _bad_request("wrong parameter action in request")
@@ -2506,6 +2595,47 @@ class FakeTelegram:
 
     async def _delete_my_commands(self, p: _Params) -> bool:
         self.commands.pop(self._commands_key(p), None)
+        return True
+
+    async def _get_chat(self, p: _Params) -> JSON:
+        chat = self._target_chat(p)
+        return {**chat.to_json(), "accent_color_id": 0, "max_reaction_count": 11}
+
+    async def _create_forum_topic(self, p: _Params) -> JSON:
+        chat = self._forum(p)
+        name = p.get_str("name") or ""
+        if not 1 <= len(name) <= 128:
+            raise _bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
+        created = chat._new_record(None, "message", {"forum_topic_created": {"name": name}})
+        created.deleted = True  # a service message: not one the bot "posted"
+        topic = ForumTopic(created.message_id, name)
+        chat.topics[topic.message_thread_id] = topic
+        chat._note(f"(topic #{topic.message_thread_id} created: {name})")
+        return {"message_thread_id": topic.message_thread_id, "name": name, "icon_color": 7322096}
+
+    async def _close_forum_topic(self, p: _Params) -> bool:
+        chat, topic = self._forum_topic(p)
+        if topic.closed:
+            raise _bad_request("TOPIC_NOT_MODIFIED")
+        topic.closed = True
+        chat._note(f"(topic #{topic.message_thread_id} closed)")
+        return True
+
+    async def _reopen_forum_topic(self, p: _Params) -> bool:
+        _chat, topic = self._forum_topic(p)
+        if not topic.closed:
+            raise _bad_request("TOPIC_NOT_MODIFIED")
+        topic.closed = False
+        return True
+
+    async def _delete_forum_topic(self, p: _Params) -> bool:
+        chat, topic = self._forum_topic(p)
+        del chat.topics[topic.message_thread_id]
+        topic.deleted = True
+        for record in chat._records.values():
+            if record.topic == topic.message_thread_id:
+                record.deleted = True
+        chat._note(f"(topic #{topic.message_thread_id} deleted)")
         return True
 
     async def _get_file(self, p: _Params) -> JSON:

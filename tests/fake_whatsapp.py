@@ -120,6 +120,8 @@ class FakeWhatsApp:
             routes=[
                 Route("/{version}/{phone}/messages", self._messages, methods=["POST"]),
                 Route("/{version}/{phone}/media", self._media, methods=["POST"]),
+                Route("/download/{media_id}", self._download, methods=["GET"]),
+                Route("/{version}/{media_id}", self._media_url, methods=["GET"]),
             ]
         )
         self.base_url = await self._stack.enter_async_context(serve_asgi(app))
@@ -229,6 +231,27 @@ class FakeWhatsApp:
         media_id = str(next(_ids))
         self.media[media_id] = (filename, mime, content)
         return JSONResponse({"id": media_id})
+
+    async def _media_url(self, request: Request) -> Response:
+        """GET /{version}/{media-id}: where to download a file (users' ones included)."""
+        media_id = request.path_params["media_id"]
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return _error(Refused(190, "invalid access token", 401))
+        if media_id not in self.media:
+            return _error(Refused(100, f"unknown media {media_id}"))
+        _filename, mime, content = self.media[media_id]
+        url = f"{self.base_url}/download/{media_id}"
+        return JSONResponse(
+            {"url": url, "mime_type": mime, "file_size": len(content), "id": media_id}
+        )
+
+    async def _download(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return Response(status_code=401)
+        found = self.media.get(request.path_params["media_id"])
+        if found is None:
+            return Response(status_code=404)
+        return Response(found[2], media_type=found[1])
 
     def _check_auth(self, request: Request) -> None:
         params = request.path_params
@@ -380,6 +403,13 @@ class Phone:
         kind = "button_reply" if message.kind == "interactive:button" else "list_reply"
         reply = {"type": kind, kind: {"id": choice["id"], "title": choice["title"]}}
         return await self._send({"type": "interactive", "interactive": reply})
+
+    async def sends_photo(self, content: bytes, caption: str = "") -> list[Seen]:
+        """A photo from the phone's gallery: WhatsApp keeps it for the bot to download."""
+        media_id = str(next(_ids))
+        self.fake.media[media_id] = ("", "image/jpeg", content)
+        image = {"id": media_id, "mime_type": "image/jpeg", "sha256": "x", "caption": caption}
+        return await self._send({"type": "image", "image": image})
 
     async def shares(self, **content: Any) -> list[Seen]:
         return await self._send(content)

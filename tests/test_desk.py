@@ -30,6 +30,7 @@ def test_start_greets_by_name_and_shows_the_menu(app: App) -> None:
     assert anna.labels == [
         "❓ Domande frequenti",
         "📝 Questionario",
+        "🙋 Parla con una persona",
         "📞 Fissa una richiamata",
         "🗓 Le mie richiamate",
         "📅 Eventi e seminari",

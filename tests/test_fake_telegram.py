@@ -674,3 +674,41 @@ async def test_next_message_timeout_shows_the_transcript() -> None:
         await bot.send_message(1001, "eccomi")
         with pytest.raises(AssertionError, match="expected silence"):
             await anna.expect_silence(0.01)
+
+
+async def test_forum_topics_take_messages_until_closed_and_go_when_deleted() -> None:
+    async with FakeTelegram() as tg, make_bot(tg) as bot:
+        forum = tg.group(-1001, "Staff", forum=True, bot_is_admin=True)
+        ada = tg.user(42, "Ada")
+        created = await bot.create_forum_topic(forum.id, "Anna · Telegram · IT")
+        topic = created.message_thread_id
+        assert (await bot.get_chat(forum.id)).is_forum
+        sent = await bot.send_message(forum.id, "card", message_thread_id=topic)
+        assert sent.message_thread_id == topic and sent.is_topic_message
+        assert (await forum.next_message()).topic == topic
+        await ada.send("hello", chat=forum, topic=topic)
+        update = (await bot.get_updates())[-1]
+        assert update.message is not None and update.message.message_thread_id == topic
+        await bot.close_forum_topic(forum.id, topic)
+        with pytest.raises(BadRequest, match=r"(?i)topic_closed"):
+            await bot.send_message(forum.id, "late", message_thread_id=topic)
+        with pytest.raises(BadRequest, match=r"(?i)topic_not_modified"):
+            await bot.close_forum_topic(forum.id, topic)
+        await bot.delete_forum_topic(forum.id, topic)
+        assert forum.topics == {} and forum.bot_messages == []
+        with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+            await bot.send_message(forum.id, "gone", message_thread_id=topic)
+
+
+async def test_topics_need_a_forum_where_the_bot_is_admin() -> None:
+    async with FakeTelegram() as tg, make_bot(tg) as bot:
+        plain = tg.group(-1002, "Plain", bot_is_admin=True)
+        with pytest.raises(BadRequest, match=r"(?i)the chat is not a forum"):
+            await bot.create_forum_topic(plain.id, "x")
+        with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+            await bot.send_message(plain.id, "x", message_thread_id=5)
+        tg.group(-1003, "Forum", forum=True)
+        with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
+            await bot.create_forum_topic(-1003, "x")
+        with pytest.raises(ValueError, match="only supergroups"):
+            tg.group(-5, "Small", forum=True)

@@ -42,6 +42,7 @@ async def test_a_new_user_is_greeted_in_italian_with_the_menu(tg: FakeTelegram, 
     assert greeting.button_labels == [
         "❓ Domande frequenti",
         "📝 Questionario",
+        "🙋 Parla con una persona",
         "📞 Fissa una richiamata",
         "🗓 Le mie richiamate",
         "📅 Eventi e seminari",

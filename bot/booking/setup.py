@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,34 +14,12 @@ from pydantic import (
     model_validator,
 )
 
-from bot.content import ContentError, Strict, Texts, load_model
+from bot.content import WEEKDAYS, ContentError, Span, Strict, Texts, load_model, weekly_hours
 from bot.paths import FLOWS_DIR
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$", max_length=24)]
 Mode = Literal["phone", "video"]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 DEFAULT_PATH = FLOWS_DIR / "booking.yaml"
-
-
-class Span(Strict):
-    """Office hours within one day, local time."""
-
-    start: time
-    end: time
-
-
-def parse_span(value: str) -> Span:
-    match = SPAN.match(value.replace(" ", ""))
-    if not match:
-        raise ValueError(f"'{value}': expected hours like 09:00-12:30")
-    h1, m1, h2, m2 = (int(part) for part in match.groups())
-    if max(h1, h2) > 23 or max(m1, m2) > 59:
-        raise ValueError(f"'{value}': not a time of day")
-    span = Span(start=time(h1, m1), end=time(h2, m2))
-    if span.end <= span.start:
-        raise ValueError(f"'{value}': the end comes before the start")
-    return span
 
 
 class Operator(Strict):
@@ -57,14 +34,7 @@ class Operator(Strict):
     @field_validator("hours", mode="before")
     @classmethod
     def weekly_hours(cls, value: object) -> object:
-        if not isinstance(value, dict):
-            raise ValueError("expected a weekday -> list of hours mapping, e.g. mon: [09:00-12:30]")
-        unknown = set(value) - set(WEEKDAYS)
-        if unknown:
-            raise ValueError(f"unknown weekdays {sorted(unknown)}: use {', '.join(WEEKDAYS)}")
-        return {
-            day: [parse_span(str(span)) for span in (spans or [])] for day, spans in value.items()
-        }
+        return weekly_hours(value)
 
     def spans_on(self, day: date) -> list[Span]:
         return self.hours.get(WEEKDAYS[day.weekday()], [])

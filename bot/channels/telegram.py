@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from telegram import (
@@ -30,6 +32,7 @@ from telegram.ext import (
     MessageHandler,
 )
 
+from bot.channels.forum import Forum
 from bot.config import Settings
 from bot.core.dispatcher import Dispatcher
 from bot.core.menu import COMMAND_MENU, N_STAFF, command_menu
@@ -44,6 +47,7 @@ from bot.values.messages import (
     Inbound,
     Keyboard,
     Kind,
+    Media,
     Outbound,
     Reply,
     Sender,
@@ -52,6 +56,7 @@ from bot.values.messages import (
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+MEDIA_LIMIT = 10 * 1024 * 1024  # photos and documents larger than this are not relayed
 
 
 class TelegramChannel:
@@ -61,6 +66,7 @@ class TelegramChannel:
         self.settings = settings
         self.dispatcher = dispatcher
         self.application = build_application(settings, webhook)
+        self.forum = Forum(self.application.bot, dispatcher.desk.database)
         self.application.add_handler(CallbackQueryHandler(self.on_button))
         self.application.add_handler(MessageHandler(None, self.on_message))
         self.application.add_error_handler(self.on_error)
@@ -71,8 +77,22 @@ class TelegramChannel:
         inbound = message_inbound(update)
         if inbound is None:
             return
+        if inbound.kind is Kind.MEDIA and self._relayable(inbound):
+            inbound = replace(inbound, media=await self._download(update))
         answer = await self.dispatcher.dispatch(inbound)
-        await self.render(inbound.chat_id, answer)
+        await self.render(inbound.chat_id, answer, topic=_topic(inbound.thread))
+
+    def _relayable(self, inbound: Inbound) -> bool:
+        """Media worth fetching: in a private chat or the staff group (not in other groups)."""
+        return not inbound.in_group or inbound.chat_id == str(self.settings.staff_chat_id)
+
+    async def _download(self, update: Update) -> Media | None:
+        message = update.effective_message
+        try:
+            return await media_of(message) if message is not None else None
+        except (TelegramError, httpx.HTTPError) as error:
+            log.warning("telegram: media not downloaded: %s", error)
+            return None
 
     async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -82,7 +102,8 @@ class TelegramChannel:
         answer = await self.dispatcher.dispatch(inbound)
         await self._answer_query(query.id, answer.notice)
         pressed = inbound.message_ref
-        await self.render(inbound.chat_id, answer, int(pressed) if pressed else None)
+        topic = _topic(inbound.thread)
+        await self.render(inbound.chat_id, answer, int(pressed) if pressed else None, topic)
 
     async def receive(self, payload: object) -> None:
         """A webhook's body: queued for the application; ValueError when it is no update."""
@@ -99,14 +120,17 @@ class TelegramChannel:
 
     # Outbound -----------------------------------------------------------------
 
-    async def render(self, chat_id: str, answer: Answer, pressed: int | None = None) -> None:
+    async def render(
+        self, chat_id: str, answer: Answer, pressed: int | None = None, topic: int | None = None
+    ) -> None:
+        """The answer in the chat (in the forum topic the user wrote in, if any)."""
         for message in answer.replies:
-            await self.send(chat_id, message, pressed)
+            await self.send(chat_id, message, pressed, topic)
 
     async def deliver(self, chat_id: str, message: Outbound) -> None:
         """Outbox sender: a queued message to any chat, its errors in the core's terms."""
         try:
-            await self._send_once(chat_id, message, None)
+            await self._send_once(chat_id, message, None, None)
         except RetryAfter as error:
             raise Throttled(seconds(error.retry_after)) from error
         except Forbidden as error:
@@ -118,26 +142,41 @@ class TelegramChannel:
                 raise AnswerLost(str(error)) from error
             raise
 
-    async def send(self, chat_id: str, message: Outbound, pressed: int | None = None) -> None:
+    async def send(
+        self,
+        chat_id: str,
+        message: Outbound,
+        pressed: int | None = None,
+        topic: int | None = None,
+    ) -> None:
         """Sends one message; when Telegram asks to slow down, waits as asked and retries."""
         for _attempt in range(3):
             try:
-                return await self._send_once(chat_id, message, pressed)
+                return await self._send_once(chat_id, message, pressed, topic)
             except RetryAfter as error:
                 delay = seconds(error.retry_after)
                 log.warning("telegram asks to wait %.1fs before writing to %s", delay, chat_id)
                 await asyncio.sleep(delay)
-        await self._send_once(chat_id, message, pressed)
+        await self._send_once(chat_id, message, pressed, topic)
 
-    async def _send_once(self, chat_id: str, message: Outbound, pressed: int | None) -> None:
+    async def _send_once(
+        self, chat_id: str, message: Outbound, pressed: int | None, topic: int | None
+    ) -> None:
+        """One message, in its thread's topic when it names a thread, else in `topic`."""
+        thread = message.thread
+        if thread is not None:
+            topic = await self.forum.topic(chat_id, thread)
         if isinstance(message, Reply):
-            await self._send_reply(chat_id, message, pressed)
-        elif isinstance(message, Document):
-            await self._send_document(chat_id, message)
+            sent = await self._send_reply(chat_id, message, pressed, topic)
         else:
-            await self._send_image(chat_id, message)
+            sent = await self._send_file(chat_id, message, topic)
+        if thread is not None:
+            await self.forum.sent(chat_id, thread, topic, sent)
 
-    async def _send_reply(self, chat_id: str, reply: Reply, pressed: int | None) -> None:
+    async def _send_reply(
+        self, chat_id: str, reply: Reply, pressed: int | None, topic: int | None
+    ) -> int:
+        """Returns the id of the (last) message sent or edited."""
         pieces = split(reply.text, MessageLimit.MAX_TEXT_LENGTH)
         editable = reply.replace and len(pieces) == 1 and not reply.request_contact
         if (
@@ -145,17 +184,21 @@ class TelegramChannel:
             and pressed is not None
             and await self._edit(chat_id, pressed, pieces[0], reply.buttons)
         ):
-            return
+            return pressed
+        sent = 0
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             markup = reply_markup(reply) if last else None
-            await self.application.bot.send_message(
+            message = await self.application.bot.send_message(
                 chat_id,
                 to_html(piece),
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=None,
+                message_thread_id=topic,
             )
+            sent = message.message_id
+        return sent
 
     async def _edit(self, chat_id: str, message_id: int, text: Rich, buttons: Keyboard) -> bool:
         """Replaces the pressed message; False when Telegram cannot edit it."""
@@ -176,18 +219,22 @@ class TelegramChannel:
             return False
         return True
 
-    async def _send_document(self, chat_id: str, document: Document) -> None:
-        await self.application.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-        upload = InputFile(document.content, filename=document.filename)
-        await self.application.bot.send_document(
-            chat_id, upload, caption=caption_html(document.caption), parse_mode=ParseMode.HTML
-        )
-
-    async def _send_image(self, chat_id: str, image: Image) -> None:
-        upload = InputFile(image.content, filename=image.filename)
-        await self.application.bot.send_photo(
-            chat_id, upload, caption=caption_html(image.caption), parse_mode=ParseMode.HTML
-        )
+    async def _send_file(self, chat_id: str, file: Document | Image, topic: int | None) -> int:
+        """A document or a photo, uploaded; returns its message id."""
+        bot = self.application.bot
+        upload = InputFile(file.content, filename=file.filename)
+        common: dict[str, Any] = {
+            "caption": caption_html(file.caption),
+            "parse_mode": ParseMode.HTML,
+            "message_thread_id": topic,
+        }
+        if isinstance(file, Image):
+            sent = await bot.send_photo(chat_id, upload, **common)
+        else:
+            action = ChatAction.UPLOAD_DOCUMENT
+            await bot.send_chat_action(chat_id, action, message_thread_id=topic)
+            sent = await bot.send_document(chat_id, upload, **common)
+        return int(sent.message_id)
 
     async def _answer_query(self, query_id: str, notice: str | None) -> None:
         try:
@@ -269,12 +316,15 @@ def message_inbound(update: Update) -> Inbound | None:
     sender = sender_of(update)
     if message is None or sender is None:
         return None
+    replied = message.reply_to_message
     base = {
         "channel": CHANNEL,
         "sender": sender,
         "chat_id": str(message.chat_id),
         "event_id": str(update.update_id),
         "in_group": message.chat.type != ChatType.PRIVATE,
+        "thread": str(message.message_thread_id) if message.is_topic_message else None,
+        "reply_to": str(replied.message_id) if replied is not None else None,
     }
     if update.edited_message is not None:
         return Inbound(kind=Kind.EDITED, text=message.text or "", **base)  # type: ignore[arg-type]
@@ -297,6 +347,27 @@ def _content(message: Message) -> dict[str, object]:
     if message.location is not None:
         return {"kind": Kind.LOCATION}
     return {"kind": Kind.MEDIA}
+
+
+async def media_of(message: Message) -> Media | None:
+    """A photo or a document, downloaded (so that any channel can relay it); None otherwise."""
+    caption = message.caption or ""
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        if (photo.file_size or 0) > MEDIA_LIMIT:
+            return None
+        content = await (await photo.get_file()).download_as_bytearray()
+        return Media("photo", "foto.jpg", "image/jpeg", bytes(content), caption)
+    document = message.document
+    if document is None or (document.file_size or 0) > MEDIA_LIMIT:
+        return None
+    content = await (await document.get_file()).download_as_bytearray()
+    mime = document.mime_type or "application/octet-stream"
+    return Media("document", document.file_name or "documento", mime, bytes(content), caption)
+
+
+def _topic(thread: str | None) -> int | None:
+    return int(thread) if thread else None
 
 
 def _command(message: Message) -> str | None:
@@ -327,7 +398,15 @@ def button_inbound(update: Update) -> Inbound | None:
         message_ref=str(message.message_id) if message else None,
         event_id=str(update.update_id),
         in_group=message is not None and message.chat.type != ChatType.PRIVATE,
+        thread=_button_topic(message),
     )
+
+
+def _button_topic(message: object) -> str | None:
+    """The forum topic of the message whose button was pressed (the answer goes there)."""
+    if isinstance(message, Message) and message.is_topic_message:
+        return str(message.message_thread_id)
+    return None
 
 
 def inline_keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:

@@ -116,7 +116,9 @@ class Desk:
         user = User(
             channel=inbound.channel,
             external_id=inbound.sender.id,
-            chat_id=inbound.chat_id,
+            # Met in a group (staff): their own chat, never the group's, whose messages
+            # must not count as theirs (an erasure would take them along).
+            chat_id=inbound.sender.id if inbound.in_group else inbound.chat_id,
             name=inbound.sender.name[:128],
             locale=locale,
             created_at=now,

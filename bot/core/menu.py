@@ -12,6 +12,7 @@ from bot.values.messages import Answer, Keyboard, Reply, rows
 ENTRIES = (
     (N_("❓ Domande frequenti"), "faq"),
     (N_("📝 Questionario"), "survey"),
+    (N_("🙋 Parla con una persona"), "handoff"),
     (N_("📞 Fissa una richiamata"), "callback"),
     (N_("🗓 Le mie richiamate"), "my_bookings"),
     (N_("📅 Eventi e seminari"), "events"),
@@ -26,6 +27,7 @@ COMMAND_MENU = (
     ("aiuto", N_("Come funziona Sportello")),
     ("faq", N_("Domande frequenti sul welfare")),
     ("questionario", N_("Il questionario sui bisogni")),
+    ("operatore", N_("Parla con una persona dello staff")),
     ("richiamata", N_("Fissa una richiamata con lo staff")),
     ("prenotazioni", N_("Le tue richiamate: sposta o annulla")),
     ("eventi", N_("I prossimi eventi e seminari")),

@@ -22,6 +22,8 @@ class Router:
         self.text_handlers: list[TextHandler] = []
         self.forgetters: list[Handler] = []
         self.greeters: list[Handler] = []
+        self.staff_group_handlers: list[TextHandler] = []
+        self.claims: list[TextHandler] = []
         for feature in features:
             self._add(feature)
 
@@ -41,17 +43,25 @@ class Router:
             self.forgetters.append(feature.forget)
         if feature.greet:
             self.greeters.append(feature.greet)
+        if feature.staff_group:
+            self.staff_group_handlers.append(feature.staff_group)
+        if feature.claim:
+            self.claims.append(feature.claim)
 
     def route(self, turn: Turn) -> Answer:
         inbound = turn.inbound
         if inbound.in_group and not self._is_staff_chat(turn):
             return self._group(turn)
+        if not inbound.in_group and inbound.kind is not Kind.BUTTON:
+            claimed = _first(self.claims, turn)
+            if claimed is not None:
+                return claimed
         if inbound.kind is Kind.COMMAND:
             return self._command(turn)
         if inbound.kind is Kind.BUTTON:
             return self._button(turn)
         if inbound.in_group:
-            return Answer()  # staff talk among themselves in their group
+            return self._staff_group(turn)
         flow = self.flows.get(turn.conversation.flow or "")
         if flow and inbound.kind in (Kind.TEXT, Kind.CONTACT):
             return flow(turn)
@@ -106,11 +116,16 @@ class Router:
     def _text(self, turn: Turn) -> Answer:
         if not turn.inbound.text.strip():
             return replies.empty_text(turn)
-        for handler in self.text_handlers:
-            answer = handler(turn)
-            if answer is not None:
-                return answer
-        return replies.not_understood(turn)
+        answer = _first(self.text_handlers, turn)
+        return answer if answer is not None else replies.not_understood(turn)
+
+    def _staff_group(self, turn: Turn) -> Answer:
+        """What staff write in their group: a feature may take it (e.g. to relay it);
+        anyone else in the group is never relayed."""
+        if not turn.is_staff:
+            return Answer()
+        answer = _first(self.staff_group_handlers, turn)
+        return answer if answer is not None else Answer()  # staff talk among themselves
 
     def _group(self, turn: Turn) -> Answer:
         if turn.inbound.kind is Kind.COMMAND:
@@ -121,3 +136,12 @@ class Router:
     def _is_staff_chat(turn: Turn) -> bool:
         staff_chat = turn.settings.staff_chat_id
         return staff_chat is not None and turn.inbound.chat_id == str(staff_chat)
+
+
+def _first(handlers: Iterable[TextHandler], turn: Turn) -> Answer | None:
+    """The answer of the first handler that takes the turn."""
+    for handler in handlers:
+        answer = handler(turn)
+        if answer is not None:
+            return answer
+    return None

@@ -80,6 +80,10 @@ class Feature:
     forget: Handler | None = None
     # After /start greets a returning person: what is waiting for them (an unfinished survey).
     greet: Handler | None = None
+    # Messages staff write in the staff group (not commands, not buttons); None: not mine.
+    staff_group: Callable[[Turn], Answer | None] | None = None
+    # Offered every private message first (a person holds the conversation); None: not mine.
+    claim: Callable[[Turn], Answer | None] | None = None
 
 
 class Stale(Exception):

@@ -6,10 +6,18 @@ import base64
 from typing import Any
 
 from bot.values.markup import Rich, Span, Style
-from bot.values.messages import Button, Document, Image, Keyboard, Outbound, Reply
+from bot.values.messages import Button, Document, Image, Keyboard, Outbound, Reply, Thread
 
 
 def encode(message: Outbound) -> dict[str, Any]:
+    body = _encode(message)
+    if message.thread is not None:
+        thread = message.thread
+        body["thread"] = [thread.key, thread.title, thread.ending]
+    return body
+
+
+def _encode(message: Outbound) -> dict[str, Any]:
     if isinstance(message, Reply):
         return {
             "type": "reply",
@@ -31,6 +39,7 @@ def encode(message: Outbound) -> dict[str, Any]:
 
 
 def decode(body: dict[str, Any]) -> Outbound:
+    thread = Thread(*body["thread"]) if body.get("thread") else None
     if body["type"] == "reply":
         return Reply(
             _unrich(body["text"]),
@@ -38,12 +47,13 @@ def decode(body: dict[str, Any]) -> Outbound:
             False,
             body.get("request_contact"),
             bool(body.get("close_keyboard")),
+            thread=thread,
         )
     content = base64.b64decode(body["content"])
     caption = _unrich(body["caption"])
     if body["type"] == "document":
-        return Document(body["filename"], content, body["mime_type"], caption)
-    return Image(body["filename"], content, caption)
+        return Document(body["filename"], content, body["mime_type"], caption, thread)
+    return Image(body["filename"], content, caption, thread)
 
 
 def _rich(rich: Rich) -> list[list[str | None]]:

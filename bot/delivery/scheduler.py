@@ -7,17 +7,23 @@ import calendar
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
+from bot.delivery import outbox
 from bot.delivery.leader import Leadership
 from bot.delivery.sender import OutboxSender
 from bot.storage import personal_data
 from bot.storage.db import Database
 from bot.storage.models import InboundEvent
+from bot.values.messages import Delivery
+
+# Before retention erases a user: what to send elsewhere (e.g. delete their topic for staff).
+ErasureHook = Callable[[Session, int], Iterable[Delivery]]
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
@@ -90,6 +96,7 @@ class Housekeeping:
         self.database = database
         self.retention_months = retention_months
         self.clock = clock
+        self.before_erase: list[ErasureHook] = []
 
     async def erase_inactive(self) -> int:
         cutoff = months_before(self.clock(), self.retention_months)
@@ -100,7 +107,11 @@ class Housekeeping:
 
     def _erase_inactive(self, cutoff: datetime) -> int:
         with self.database.transaction() as session:
-            return personal_data.erase_inactive(session, cutoff)
+            return personal_data.erase_inactive(session, cutoff, self._before_erase)
+
+    def _before_erase(self, session: Session, user_id: int) -> None:
+        for hook in self.before_erase:
+            outbox.enqueue_deliveries(session, hook(session, user_id), self.clock())
 
     async def prune_events(self) -> None:
         cutoff = self.clock() - timedelta(days=7)

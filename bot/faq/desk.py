@@ -192,7 +192,7 @@ class FaqDesk:
 
     @staticmethod
     def _person(turn: Turn) -> Button:
-        return turn.button(_("📞 Parla con una persona"), "callback")
+        return turn.button(_("📞 Parla con una persona"), "handoff")
 
     @staticmethod
     def _votes(turn: Turn, topic: Topic) -> tuple[Button, ...]:

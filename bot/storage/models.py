@@ -453,3 +453,72 @@ class WhatsAppSent(Base):
     status: Mapped[str] = mapped_column(String(16), default="accepted")
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatThread(Base):
+    """A conversation thread a channel opened in a group chat: its forum topic, or none when
+    the chat has no topics (then replies to the thread's messages find it, see ThreadMessage)."""
+
+    __tablename__ = "chat_threads"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    topic_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    closed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ThreadMessage(Base):
+    """A message sent for a thread in a chat without topics: a reply to it belongs there."""
+
+    __tablename__ = "thread_messages"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class Handoff(Base):
+    """A person asked to talk to staff: who, when, who holds the conversation, how it ended."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_state", "state", "asked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="waiting")  # held, closed
+    question: Mapped[str] = mapped_column(Text, default="")
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    out_of_hours: Mapped[bool] = mapped_column(default=False)
+    holder_id: Mapped[int | None] = mapped_column(BigInteger)  # the staff member's user id
+    holder_name: Mapped[str] = mapped_column(String(128), default="")
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    first_answer_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_by: Mapped[str | None] = mapped_column(String(16))  # staff, person
+    score: Mapped[int | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class HandoffMessage(Base):
+    """One relayed message (text kept until the retention period after closing)."""
+
+    __tablename__ = "handoff_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    from_staff: Mapped[bool] = mapped_column(default=False)
+    author: Mapped[str] = mapped_column(String(128), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[str | None] = mapped_column(String(16))  # photo, document
+    source_ref: Mapped[str | None] = mapped_column(String(32))  # the message id where written
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

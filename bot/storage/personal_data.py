@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.models import (
@@ -17,6 +18,8 @@ from bot.storage.models import (
     Conversation,
     FaqQuestion,
     FaqVote,
+    Handoff,
+    HandoffMessage,
     OutboxMessage,
     Reminder,
     Rsvp,
@@ -47,6 +50,8 @@ REGISTRY: list[PersonalTable] = [
     PersonalTable(Rsvp, consent_based=True),
     PersonalTable(FaqQuestion),
     PersonalTable(FaqVote),
+    PersonalTable(HandoffMessage, consent_based=True),  # before its request
+    PersonalTable(Handoff, consent_based=True),
     PersonalTable(Conversation),
     PersonalTable(OutboxMessage),
     PersonalTable(WhatsAppContact),
@@ -68,6 +73,8 @@ NOT_PERSONAL = {
     "whatsapp_sent": "WhatsApp message ids and statuses of outbox rows, erased with them",
     "faq_variants": "question wordings staff chose to teach the FAQ, without who asked them",
     "faq_gaps": "question wordings staff marked as a missing topic, without who asked them",
+    "chat_threads": "which staff-group topic belongs to which request (keys and ids only)",
+    "thread_messages": "which staff-group message belongs to which request (ids only)",
 }
 
 
@@ -116,9 +123,27 @@ def _value(value: Any) -> Any:
     return value
 
 
-def erase_inactive(session: Session, cutoff: datetime) -> int:
-    """Retention: erases the users not seen since `cutoff`; returns how many."""
+def erase_inactive(
+    session: Session, cutoff: datetime, before: Callable[[Session, int], None] | None = None
+) -> int:
+    """Retention: erases the users not seen since `cutoff` (`before` each one), and the texts
+    of conversations with staff closed before it; returns how many users."""
+    expire_relayed_texts(session, cutoff)
     ids = session.scalars(select(User.id).where(User.last_seen_at < cutoff)).all()
     for user_id in ids:
+        if before is not None:
+            before(session, user_id)
         erase(session, user_id)
     return len(ids)
+
+
+def expire_relayed_texts(session: Session, cutoff: datetime) -> int:
+    """Empties the relayed messages of conversations with staff closed before `cutoff`."""
+    closed = select(Handoff.id).where(Handoff.state == "closed", Handoff.closed_at < cutoff)
+    statement = (
+        update(HandoffMessage)
+        .where(HandoffMessage.handoff_id.in_(closed), HandoffMessage.text != "")
+        .values(text="")
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]

@@ -37,6 +37,17 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Media:
+    """A photo or a document a person sent, fetched by the channel so any channel can relay it."""
+
+    kind: str  # "photo" or "document"
+    filename: str
+    mime_type: str
+    content: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One thing a user did: wrote, pressed a button, shared a contact, sent media."""
 
@@ -51,6 +62,9 @@ class Inbound:
     event_id: str | None = None
     contact: Contact | None = None
     in_group: bool = False
+    thread: str | None = None  # the forum topic the message was written in (Telegram's id)
+    reply_to: str | None = None  # the message it replies to, in the same chat
+    media: Media | None = None  # a relayable photo or document (Kind.MEDIA)
 
     @property
     def user_key(self) -> tuple[str, str]:
@@ -68,6 +82,20 @@ Keyboard = tuple[tuple[Button, ...], ...]
 
 
 @dataclass(frozen=True)
+class Thread:
+    """A conversation thread in a group chat, by our own key: a forum topic where the chat has
+    topics (opened with `title` on first use), else replies to the messages sent for it.
+
+    `ending`: "close" closes the topic after this message; "delete" deletes the topic and
+    sends the message to the chat outside any topic.
+    """
+
+    key: str
+    title: str = ""
+    ending: str | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """A text message, with optional buttons; `replace` asks to edit the pressed message."""
 
@@ -77,6 +105,7 @@ class Reply:
     request_contact: str | None = None  # label of a "share my number" key, where supported
     close_keyboard: bool = False  # hides a "share my number" key left open (no buttons then)
     typed: bool = False  # the answer is typed (a number, a text): typed digits press no button
+    thread: Thread | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +114,7 @@ class Document:
     content: bytes
     mime_type: str
     caption: Rich = field(default_factory=Rich)
+    thread: Thread | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +122,7 @@ class Image:
     filename: str
     content: bytes
     caption: Rich = field(default_factory=Rich)
+    thread: Thread | None = None
 
 
 Outbound = Reply | Document | Image

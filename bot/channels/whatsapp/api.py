@@ -33,7 +33,8 @@ class GraphClient:
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         base = settings.whatsapp_api_base_url.rstrip("/")
-        self.root = f"{base}/{settings.whatsapp_api_version}/{settings.whatsapp_phone_number_id}"
+        self.graph = f"{base}/{settings.whatsapp_api_version}"
+        self.root = f"{self.graph}/{settings.whatsapp_phone_number_id}"
         self.http = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {settings.whatsapp_access_token}"},
             timeout=httpx.Timeout(30.0, connect=10.0),
@@ -53,6 +54,16 @@ class GraphClient:
         data = {"messaging_product": "whatsapp", "type": upload.mime_type}
         answer = await self._call("media", data=data, files=files)
         return str(answer["id"])
+
+    async def download(self, media_id: str) -> bytes:
+        """A file a user sent: its address first, then its bytes (both with the token)."""
+        found = await self.http.get(f"{self.graph}/{media_id}")
+        if found.is_error:
+            raise GraphError(found.status_code, 0, found.reason_phrase)
+        content = await self.http.get(str(found.json()["url"]))
+        if content.is_error:
+            raise GraphError(content.status_code, 0, content.reason_phrase)
+        return content.content
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -7,17 +7,19 @@ the courier sends the answer; queued messages go through the outbox with WhatsAp
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from starlette.routing import Route
 
-from bot.channels.whatsapp.api import GraphClient
+from bot.channels.whatsapp.api import GraphClient, GraphError
 from bot.channels.whatsapp.contacts import Contacts
 from bot.channels.whatsapp.content import load_content
 from bot.channels.whatsapp.delivery import Courier
-from bot.channels.whatsapp.inbound import to_inbound
+from bot.channels.whatsapp.inbound import media_of, to_inbound
 from bot.channels.whatsapp.receipts import Receipts
 from bot.channels.whatsapp.webhook import Webhook
 from bot.channels.whatsapp.worker import InboxWorker
@@ -27,6 +29,9 @@ from bot.core.dispatcher import Dispatcher
 from bot.delivery.outbox import Claimed
 from bot.delivery.pace import Profile
 from bot.storage.db import Database
+from bot.values.messages import Kind, Media
+
+log = logging.getLogger(__name__)
 
 
 class WhatsAppChannel:
@@ -76,6 +81,20 @@ class WhatsAppChannel:
         inbound = to_inbound(message, name, first, choices)
         if inbound is None:
             return
+        if inbound.kind is Kind.MEDIA:
+            inbound = replace(inbound, media=await self._download(message))
         answer = await self.dispatcher.dispatch(inbound)
         locale = await asyncio.to_thread(self.contacts.after_turn, wa_id, sent_at)
         await self.courier.render(wa_id, answer, locale)
+
+    async def _download(self, message: dict[str, Any]) -> Media | None:
+        """The photo or document a user sent, to relay it; None for other media."""
+        found = media_of(message)
+        if found is None:
+            return None
+        media_id, media = found
+        try:
+            return replace(media, content=await self.api.download(media_id))
+        except (GraphError, httpx.HTTPError) as error:
+            log.warning("whatsapp: media %s not downloaded: %s", media_id, error)
+            return None

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.channels.whatsapp.render import Choice, match_choice
-from bot.values.messages import Contact, Inbound, Kind, Sender
+from bot.values.messages import Contact, Inbound, Kind, Media, Sender
 
 CHANNEL = "whatsapp"
 # Typed words WhatsApp users expect to work, as the commands they stand for.
@@ -94,6 +94,19 @@ def _content(
     if kind in MEDIA_TYPES:
         return {"kind": Kind.MEDIA}
     return None  # reactions, system notices: nothing to answer
+
+
+def media_of(message: dict[str, Any]) -> tuple[str, Media] | None:
+    """A photo or a document: its media id and what it is (the content comes later)."""
+    kind = message.get("type")
+    if kind not in ("image", "document"):
+        return None
+    item = message.get(kind) or {}
+    mime = str(item.get("mime_type") or "application/octet-stream")
+    name = str(item.get("filename") or ("foto.jpg" if kind == "image" else "documento"))
+    caption = str(item.get("caption") or "")
+    media = Media("photo" if kind == "image" else "document", name, mime, b"", caption)
+    return str(item.get("id", "")), media
 
 
 def typed(text: str, choices: Sequence[Choice] = ()) -> dict[str, Any]:

@@ -1,0 +1,239 @@
+"""The staff's side of the handoff, in the staff group: taking a request, answering in its
+thread (relayed to the person), canned answers, /chiudi, the callback offer, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.core.turn import Stale, Turn
+from bot.handoff import store
+from bot.handoff.cards import card, relay_message
+from bot.handoff.config import HandoffConfig
+from bot.handoff.desk import ask_score, close
+from bot.handoff.report import figures_of
+from bot.storage import threads
+from bot.storage.models import Handoff, User
+from bot.values.i18n import _, format_number, use_locale
+from bot.values.markup import Rich, bold, join
+from bot.values.messages import (
+    Address,
+    Answer,
+    Delivery,
+    Kind,
+    Media,
+    Outbound,
+    Reply,
+    Thread,
+    rows,
+    say,
+)
+
+# Channels where a person can be written to freely only this long after their last message.
+REPLY_WINDOWS = {"whatsapp": timedelta(hours=24)}
+STAFF_SIGN = "👤"
+
+
+class HandoffStaff:
+    def __init__(self, config: HandoffConfig) -> None:
+        self.config = config
+
+    # Taking a request -----------------------------------------------------------------
+
+    def on_take(self, turn: Turn, args: tuple[str, ...]) -> Answer:
+        """🙋 Rispondo io: the first staff member holds the conversation; the card says who."""
+        handoff = self._pressed(turn, args)
+        if not turn.is_staff:
+            return Answer(notice=_("Solo lo staff può rispondere."))
+        if handoff.state == store.HELD:
+            name = handoff.holder_name
+            return Answer(notice=_("Risponde già {name}.").format(name=name))
+        handoff.state, handoff.claimed_at = store.HELD, turn.now
+        handoff.holder_id = turn.inbound.sender.platform_id
+        handoff.holder_name = turn.inbound.sender.name.split(" ")[0] or "?"
+        shown = card(turn.session, turn.settings, turn.signer, handoff)
+        told = self._to_person(
+            turn,
+            handoff,
+            lambda: say(
+                _("{name} dello staff ha preso la tua richiesta e ti risponde qui.").format(
+                    name=handoff.holder_name
+                )
+            ),
+        )
+        return Answer((replace(shown, replace=True),)) + told
+
+    def on_offer(self, turn: Turn, args: tuple[str, ...]) -> Answer:
+        """📞 Proponi richiamata: the person gets a button to book one."""
+        handoff = self._pressed(turn, args)
+        if not turn.is_staff:
+            return Answer(notice=_("Solo lo staff può rispondere."))
+        offered = self._to_person(
+            turn,
+            handoff,
+            lambda: say(
+                _("Lo staff ti propone una richiamata: scegli tu giorno e ora."),
+                buttons=rows(turn.button(_("📞 Fissa una richiamata"), "callback")),
+            ),
+        )
+        return offered + Answer(notice=_("Richiamata proposta."))
+
+    # Answering ------------------------------------------------------------------------
+
+    def on_group_message(self, turn: Turn) -> Answer | None:
+        """A staff member wrote in a request's thread: relayed if they hold it."""
+        handoff = self._of_thread(turn)
+        if handoff is None:
+            return None  # staff talking among themselves
+        refused = self._refusal(turn, handoff)
+        if refused is not None:
+            return refused
+        inbound = turn.inbound
+        if inbound.kind not in (Kind.TEXT, Kind.MEDIA) or (
+            inbound.kind is Kind.MEDIA and inbound.media is None
+        ):
+            return say(_("Posso inoltrare solo testo, foto e documenti."))
+        media = inbound.media
+        return self._relay(turn, handoff, media.caption if media else inbound.text, media)
+
+    def _relay(self, turn: Turn, handoff: Handoff, text: str, media: Media | None) -> Answer:
+        """Relays what the holder wrote (or chose) to the person's chat, and keeps it."""
+        user = self._person(turn, handoff)
+        closed = self._window_closed(turn, user)
+        if closed is not None:
+            return closed
+        store.relayed(
+            turn.session,
+            handoff,
+            now=turn.now,
+            text=text,
+            author=handoff.holder_name,
+            from_staff=True,
+            media=media.kind if media is not None else None,
+            source_ref=turn.inbound.message_ref,
+        )
+        message = relay_message(self._signature(handoff), text, media)
+        return Answer(deliveries=(Delivery(Address(user.channel, user.chat_id), message),))
+
+    @staticmethod
+    def _signature(handoff: Handoff) -> str:
+        return f"{STAFF_SIGN} {handoff.holder_name} · Società Mutua Piemonte"
+
+    def _window_closed(self, turn: Turn, user: User) -> Answer | None:
+        window = REPLY_WINDOWS.get(user.channel)
+        if window is None or turn.now - user.last_seen_at < window:
+            return None
+        return say(
+            _(
+                "Non inoltrato: sono passate più di 24 ore dall'ultimo messaggio della "
+                "persona, e ora solo un modello approvato di WhatsApp può raggiungerla."
+            )
+        )
+
+    # Canned answers -------------------------------------------------------------------
+
+    def canned_list(self, turn: Turn) -> Answer:
+        """/risposte in a request's thread: one button per short answer."""
+        handoff = self._of_thread(turn)
+        if handoff is None:
+            return say(_("Usa /risposte dentro la conversazione con una persona."))
+        buttons = (turn.button(a.id, "ho_canned", handoff.id, a.id) for a in self.config.answers)
+        return say(
+            _("Risposte pronte (inviate nella lingua della persona):"), buttons=rows(*buttons)
+        )
+
+    def on_canned(self, turn: Turn, args: tuple[str, ...]) -> Answer:
+        handoff = self._pressed(turn, args[:1])
+        answer = self.config.answer(args[1]) if len(args) > 1 else None
+        if answer is None:
+            raise Stale
+        refused = self._refusal(turn, handoff)
+        if refused is not None:
+            return refused
+        text = answer.get(self._person(turn, handoff).locale)
+        return self._relay(turn, handoff, text, None) + say(_("Inviata: {text}").format(text=text))
+
+    # Closing --------------------------------------------------------------------------
+
+    def close_command(self, turn: Turn) -> Answer:
+        """/chiudi in a request's thread: the person is handed back to the bot."""
+        handoff = self._of_thread(turn)
+        if handoff is None:
+            return say(_("Usa /chiudi dentro la conversazione con una persona."))
+        if handoff.state == store.CLOSED:
+            return say(_("Questa conversazione è già chiusa."))
+        if handoff.state == store.HELD and handoff.holder_id != turn.inbound.sender.platform_id:
+            return say(_("Può chiuderla solo {name}.").format(name=handoff.holder_name))
+        close(handoff, "staff", turn.now)
+        to_person = self._to_person(turn, handoff, lambda: ask_score(turn, handoff))
+        closed = Reply(
+            bold(_("✅ Conversazione chiusa: la persona torna a Sportello.")),
+            thread=Thread(store.key(handoff), ending="close"),
+        )
+        return Answer((closed,)) + to_person
+
+    # Figures --------------------------------------------------------------------------
+
+    def report(self, turn: Turn) -> Answer:
+        """/handoff_report [giorni]: requests, taken, median first answer, unanswered, scores."""
+        words = turn.inbound.text.split()
+        days = int(words[1]) if len(words) > 1 and words[1].isdigit() else 30
+        handoffs = store.since(turn.session, turn.now - timedelta(days=max(1, days)))
+        figures = figures_of(handoffs)
+        lines: list[Rich | str] = [
+            bold(_("Conversazioni con lo staff, ultimi {days} giorni").format(days=days)),
+            _("Richieste: {count}").format(count=figures.requests),
+            _("Prese in carico: {count}").format(count=figures.claimed),
+            _("Senza risposta: {count}").format(count=figures.unanswered),
+            _("Prima risposta (mediana): {minutes} min").format(
+                minutes=format_number(figures.median_minutes) if figures.median_minutes else "–"
+            ),
+            _("Voti: {scores} (media {mean})").format(
+                scores=" ".join(f"{n}★×{c}" for n, c in figures.scores.items()) or "–",
+                mean=format_number(figures.mean_score) if figures.mean_score else "–",
+            ),
+        ]
+        return say(join(lines))
+
+    # Helpers --------------------------------------------------------------------------
+
+    def _pressed(self, turn: Turn, args: tuple[str, ...]) -> Handoff:
+        handoff = store.by_id(turn.session, args[0]) if args else None
+        if handoff is None or handoff.state == store.CLOSED:
+            raise Stale
+        return handoff
+
+    def _of_thread(self, turn: Turn) -> Handoff | None:
+        inbound = turn.inbound
+        key = threads.key_of(
+            turn.session, inbound.channel, inbound.chat_id, inbound.thread, inbound.reply_to
+        )
+        return store.by_key(turn.session, key)
+
+    def _refusal(self, turn: Turn, handoff: Handoff) -> Answer | None:
+        """Why this staff member's message is not relayed, if it is not."""
+        if handoff.state == store.CLOSED:
+            return say(_("Questa conversazione è chiusa: il messaggio non è stato inoltrato."))
+        if handoff.state == store.WAITING:
+            return say(_("Premi prima «🙋 Rispondo io» sulla scheda: poi inoltro i tuoi messaggi."))
+        if handoff.holder_id != turn.inbound.sender.platform_id:
+            return say(
+                _("Risponde {name}: il tuo messaggio non è stato inoltrato.").format(
+                    name=handoff.holder_name
+                )
+            )
+        return None
+
+    def _person(self, turn: Turn, handoff: Handoff) -> User:
+        user = turn.session.get(User, handoff.user_id)
+        assert user is not None
+        return user
+
+    def _to_person(self, turn: Turn, handoff: Handoff, build: Callable[[], Answer]) -> Answer:
+        """What `build` says, in the person's language, delivered to their chat."""
+        user = self._person(turn, handoff)
+        with use_locale(user.locale, turn.settings.zone):
+            messages: tuple[Outbound, ...] = build().replies
+        address = Address(user.channel, user.chat_id)
+        return Answer(deliveries=tuple(Delivery(address, m) for m in messages))
