@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from bot import metrics
 from bot.app import App
 from bot.storage.models import Handoff, HandoffMessage
 from tests.booking_world import ADA, BRUNO, Clock
@@ -35,6 +36,7 @@ async def test_a_telegram_user_talks_to_a_person_and_back(
 ) -> None:
     anna = tg.user(3001, "Anna", last_name="Rossi", language_code="it")
     ada, bruno, carlo = tg.user(ADA, "Ada"), tg.user(BRUNO, "Bruno"), tg.user(CARLO, "Carlo")
+    counted = {event: handoffs_counted(event) for event in ("requested", "claimed", "closed")}
     told = await asks_for_a_person(anna, "Come funziona il welfare per 3 dipendenti?")
     assert "una persona dello staff ti risponderà a breve" in told.text
 
@@ -104,3 +106,14 @@ async def test_a_telegram_user_talks_to_a_person_and_back(
         texts = session.scalars(select(HandoffMessage.text).order_by(HandoffMessage.id)).all()
         assert "Buongiorno Anna! Le mando il modulo." in texts
         assert "Ciao Anna, sono Carlo" not in texts
+    assert {event: handoffs_counted(event) - n for event, n in counted.items()} == {
+        "requested": 1,
+        "claimed": 1,
+        "closed": 1,
+    }
+
+
+def handoffs_counted(event: str) -> float:
+    """/metrics' handoff counter for one event."""
+    value = metrics.REGISTRY.get_sample_value("sportello_handoffs_total", {"event": event})
+    return value or 0.0

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.basics import privacy
 from bot.basics.onboarding import normalise
 from bot.config import Settings
@@ -107,6 +108,7 @@ class HandoffDesk:
         )
         turn.session.add(handoff)
         turn.session.flush()
+        metrics.handoff("requested")
         store.relayed(turn.session, handoff, now=turn.now, text=question)
         reminders.schedule(
             turn.session,
@@ -250,6 +252,7 @@ def topics_deleted(settings: Settings, session: Session, user_id: int) -> tuple[
 
 def close(handoff: Handoff, by: str, now: datetime) -> None:
     handoff.state, handoff.closed_by, handoff.closed_at = store.CLOSED, by, now
+    metrics.handoff("closed")
 
 
 def ask_score(turn: Turn, handoff: Handoff) -> Answer:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+from bot import metrics
 from bot.core.turn import Stale, Turn
 from bot.handoff import store
 from bot.handoff.cards import card, relay_message
@@ -50,6 +51,7 @@ class HandoffStaff:
             name = handoff.holder_name
             return Answer(notice=_("Risponde già {name}.").format(name=name))
         handoff.state, handoff.claimed_at = store.HELD, turn.now
+        metrics.handoff("claimed")
         handoff.holder_id = turn.inbound.sender.platform_id
         handoff.holder_name = turn.inbound.sender.name.split(" ")[0] or "?"
         shown = card(turn.session, turn.settings, turn.signer, handoff)
