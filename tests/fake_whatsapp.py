@@ -17,8 +17,8 @@ import itertools
 import json
 import socket
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -35,7 +35,9 @@ from starlette.routing import Route
 
 from bot.app import App
 from bot.storage.models import WhatsAppInbox
+from tests.bot_runner import running_bot
 from tests.fake_telegram import serve_asgi
+from tests.settings import make_settings
 
 VERSION, PHONE_NUMBER_ID, TOKEN = "v21.0", "109876543210", "EAAG-test-token"
 APP_SECRET, VERIFY_TOKEN = "meta-app-secret", "verify-me"
@@ -110,6 +112,7 @@ class FakeWhatsApp:
     media: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
     last_inbound: dict[str, datetime] = field(default_factory=dict)
     failures: list[int] = field(default_factory=list)  # codes to answer the next sends with
+    aliases: dict[str, str] = field(default_factory=dict)  # a BSUID -> the person's inbox
     calls: int = 0
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _http: httpx.AsyncClient | None = None
@@ -169,8 +172,9 @@ class FakeWhatsApp:
             "id": message_id,
             "status": state,
             "timestamp": str(int(self.clock().timestamp())),
-            "recipient_id": self.ids.get(message_id, ""),
         }
+        address = self.ids.get(message_id, "")
+        status["recipient_user_id" if "." in address else "recipient_id"] = address
         if code is not None:
             status["errors"] = [{"code": code, "title": f"error {code}"}]
         return {"statuses": [status]}
@@ -190,14 +194,15 @@ class FakeWhatsApp:
             if self.failures:
                 code = self.failures.pop(0)
                 raise Refused(code, f"error {code}", 429 if code == 130429 else 400)
-            to = str(body.get("to", ""))
+            address = str(body.get("to") or body.get("recipient") or "")
+            to = self.aliases.get(address, address)
             check_message(body, self.media)
         except Refused as refused:
             if refused.code not in (130429, 131056, 131047):
                 self.refused.append((body, str(refused)))
             return _error(refused)
         message_id = wamid()
-        self.ids[message_id] = to
+        self.ids[message_id] = address
         opened = self.last_inbound.get(to)
         closed = opened is None or self.clock() - opened > self.window
         if closed and body["type"] != "template":
@@ -206,7 +211,7 @@ class FakeWhatsApp:
             self.inbox[to].append(Seen(body))
             if self.statuses:
                 self._later(self.notify(self.status(message_id, "delivered")))
-        contact = {"input": to, "wa_id": to}
+        contact = {"input": address, "wa_id" if address == to else "user_id": address}
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",
@@ -283,8 +288,10 @@ def envelope(value: dict[str, Any]) -> dict[str, Any]:
 
 def check_message(body: dict[str, Any], media: dict[str, Any]) -> None:
     """Refuses what WhatsApp refuses."""
-    if body.get("messaging_product") != "whatsapp" or not body.get("to"):
-        raise Refused(100, "messaging_product and to are required")
+    if body.get("messaging_product") != "whatsapp" or not (body.get("to") or body.get("recipient")):
+        raise Refused(100, "messaging_product and to (or recipient) are required")
+    if body.get("to") and body.get("recipient"):
+        raise Refused(100, "to and recipient: one or the other")
     kind = body.get("type")
     if kind == "text":
         _length(body["text"]["body"], 4096, "text body")
@@ -350,17 +357,29 @@ def _length(value: str, limit: int, what: str) -> None:
 
 @dataclass
 class Phone:
-    """A WhatsApp user: writes and taps, then reads what the bot answered once it is done."""
+    """A WhatsApp user: writes and taps, then reads what the bot answered once it is done.
+    Since 2026 a user has a BSUID (`user_id`); one with a username may hide their number
+    (`wa_id` empty)."""
 
     fake: FakeWhatsApp
     wa_id: str
     name: str
     settled: Callable[[str], Awaitable[None]]  # waits until the bot handled a message id
     read: int = 0
+    user_id: str = ""
+    username: str = ""
+
+    def __post_init__(self) -> None:
+        if self.user_id:
+            self.fake.aliases[self.user_id] = self.inbox_key
+
+    @property
+    def inbox_key(self) -> str:
+        return self.wa_id or self.user_id
 
     @property
     def seen(self) -> list[Seen]:
-        return self.fake.inbox[self.wa_id]
+        return self.fake.inbox[self.inbox_key]
 
     async def says(self, text: str) -> list[Seen]:
         return await self._send({"type": "text", "text": {"body": text}})
@@ -376,6 +395,13 @@ class Phone:
                         return await self._tap(message, choice)
         raise AssertionError(f"no {label!r} among {[m.labels for m in self.seen]}")
 
+    async def goes(self, command: str, *labels: str) -> list[Seen]:
+        """Writes a command, then taps these labels in turn; what the last tap brought."""
+        seen = await self.says(command)
+        for label in labels:
+            seen = await self.taps(label)
+        return seen
+
     async def _tap(self, message: Seen, choice: dict[str, str]) -> list[Seen]:
         kind = "button_reply" if message.kind == "interactive:button" else "list_reply"
         reply = {"type": kind, kind: {"id": choice["id"], "title": choice["title"]}}
@@ -387,16 +413,21 @@ class Phone:
     async def _send(self, content: dict[str, Any]) -> list[Seen]:
         message_id = wamid()
         message = {
-            "from": self.wa_id,
             "id": message_id,
             "timestamp": str(int(self.fake.clock().timestamp())),
+            **self._ids("from", "from_user_id"),
             **content,
         }
-        contact = {"profile": {"name": self.name}, "wa_id": self.wa_id}
-        self.fake.user_wrote(self.wa_id)
+        profile = {"name": self.name, **({"username": self.username} if self.username else {})}
+        contact = {"profile": profile, **self._ids("wa_id", "user_id")}
+        self.fake.user_wrote(self.inbox_key)
         assert await self.fake.notify({"contacts": [contact], "messages": [message]}) == 200
         await self.settled(message_id)
         return self.new()
+
+    def _ids(self, phone_field: str, bsuid_field: str) -> dict[str, str]:
+        ids = {phone_field: self.wa_id, bsuid_field: self.user_id}
+        return {name: value for name, value in ids.items() if value}
 
     def new(self) -> list[Seen]:
         """What arrived since the last look."""
@@ -414,8 +445,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def phone(fake: FakeWhatsApp, app: App, wa_id: str, name: str) -> Phone:
-    return Phone(fake, wa_id, name, lambda message_id: handled(app, message_id))
+@asynccontextmanager
+async def on_whatsapp(
+    fake: FakeWhatsApp, database_url: str, clock: Callable[[], datetime], **extra: object
+) -> AsyncIterator[App]:
+    """Sportello running on the fake Graph API (no gap between queued messages to a user)."""
+    settings = make_settings(
+        database_url,
+        quiet_hours="off",
+        whatsapp_chat_gap=0,
+        **{**fake.settings(free_port()), **extra},
+    )
+    async with running_bot(settings, clock) as running:  # type: ignore[arg-type]
+        yield running
+
+
+def phone(fake: FakeWhatsApp, app: App, wa_id: str, name: str, **ids: str) -> Phone:
+    """A user by phone number (`wa_id`), and with `user_id=` (BSUID), `username=`."""
+    return Phone(fake, wa_id, name, lambda message_id: handled(app, message_id), **ids)
 
 
 async def handled(app: App, key: str) -> None:

@@ -400,14 +400,18 @@ class WhatsAppInbox(Base):
 
 
 class WhatsAppContact(Base):
-    """What the WhatsApp channel knows of a user: when their 24-hour window opened last,
-    and the numbered choices last offered as text (more than ten buttons)."""
+    """What the WhatsApp channel knows of a user: their identifiers (business-scoped user id,
+    phone number, username: each optional), when their 24-hour window opened last, and the
+    numbered choices last offered as text (more than ten buttons)."""
 
     __tablename__ = "whatsapp_contacts"
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+    bsuid: Mapped[str | None] = mapped_column(String(160), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    username: Mapped[str | None] = mapped_column(String(64))
     last_inbound_at: Mapped[datetime] = mapped_column(default=utcnow)
     choices: Mapped[list[Any]] = mapped_column(JSON, default=list)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.whatsapp.identity import is_bsuid
 from bot.channels.whatsapp.render import Upload
 from bot.config import Settings
 
@@ -43,7 +44,8 @@ class GraphClient:
 
     async def send(self, to: str, body: dict[str, Any]) -> str:
         """Sends one message; returns its WhatsApp message id."""
-        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+        field = "recipient" if is_bsuid(to) else "to"  # a BSUID when there is no number
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", field: to}
         answer = await self._call("messages", json={**payload, **body})
         return str(answer["messages"][0]["id"])
 

@@ -7,6 +7,7 @@ the courier sends the answer; queued messages go through the outbox with WhatsAp
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,8 @@ from bot.channels.whatsapp.api import GraphClient
 from bot.channels.whatsapp.contacts import Contacts
 from bot.channels.whatsapp.content import load_content
 from bot.channels.whatsapp.delivery import Courier
-from bot.channels.whatsapp.inbound import to_inbound
+from bot.channels.whatsapp.identity import Chat, sender_id
+from bot.channels.whatsapp.inbound import sender_of, to_inbound
 from bot.channels.whatsapp.receipts import Receipts
 from bot.channels.whatsapp.webhook import Webhook
 from bot.channels.whatsapp.worker import InboxWorker
@@ -27,6 +29,8 @@ from bot.core.dispatcher import Dispatcher
 from bot.delivery.outbox import Claimed
 from bot.delivery.pace import Profile
 from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 class WhatsAppChannel:
@@ -68,14 +72,26 @@ class WhatsAppChannel:
         """A queued message, handed over by the outbox sender."""
         await self.courier.deliver(claimed)
 
-    async def _on_message(self, message: dict[str, Any], name: str) -> None:
+    async def _on_message(self, body: dict[str, Any]) -> None:
         """One turn: the message to the core, its answer back to the user."""
-        wa_id = str(message["from"])
+        message = body["message"]
+        who = sender_id(message, body.get("contact"))
+        if message.get("type") == "system":  # a new number or BSUID: the link follows
+            system = message.get("system") or {}
+            await asyncio.to_thread(
+                self.contacts.relink, who, system.get("wa_id"), system.get("user_id")
+            )
+            return
+        if not who.key:
+            log.warning("whatsapp: a message with neither a phone number nor a user id")
+            return
         sent_at = datetime.fromtimestamp(int(message.get("timestamp") or 0), UTC)
-        first, choices = await asyncio.to_thread(self.contacts.before_turn, wa_id, sent_at)
-        inbound = to_inbound(message, name, first, choices)
+        known = await asyncio.to_thread(self.contacts.before_turn, who, sent_at)
+        name = str(body.get("name") or "")
+        sender = sender_of(known.key, name, known.phone)
+        inbound = to_inbound(message, sender, known.first, known.choices)
         if inbound is None:
             return
         answer = await self.dispatcher.dispatch(inbound)
-        locale = await asyncio.to_thread(self.contacts.after_turn, wa_id, sent_at)
-        await self.courier.render(wa_id, answer, locale)
+        locale = await asyncio.to_thread(self.contacts.after_turn, known.key, who, sent_at)
+        await self.courier.render(Chat(known.key, known.address), answer, locale)

@@ -14,6 +14,7 @@ import httpx
 from bot.channels.whatsapp.api import PAIR_RATE, RATE_CODES, RE_ENGAGEMENT, GraphClient, GraphError
 from bot.channels.whatsapp.contacts import Contacts
 from bot.channels.whatsapp.content import WhatsAppContent
+from bot.channels.whatsapp.identity import Chat
 from bot.channels.whatsapp.receipts import Receipts
 from bot.channels.whatsapp.render import Choice, Part, Wording, render, template_body
 from bot.core.desk import Clock
@@ -42,17 +43,17 @@ class Courier:
     profile: Profile
     _numbered: set[str] = field(default_factory=set, init=False)  # users with choices stored
 
-    async def render(self, wa_id: str, answer: Answer, locale: str) -> None:
+    async def render(self, chat: Chat, answer: Answer, locale: str) -> None:
         """Sends a turn's replies at once (replies never wait in the outbox)."""
         replies = answer.replies
         if not replies and answer.notice:
             replies = (Reply(rich_text(answer.notice)),)
         for message in replies:
-            await self._send_now(wa_id, message, locale)
+            await self._send_now(chat, message, locale)
 
     async def deliver(self, claimed: Claimed) -> None:
         """A queued message: free-form inside the 24-hour window, else its kind's template."""
-        locale, opened = await asyncio.to_thread(self.contacts.window_of, claimed.chat_id)
+        locale, opened, address = await asyncio.to_thread(self.contacts.window_of, claimed.chat_id)
         if opened is not None and self.clock() - opened < WINDOW:
             rendered = render(claimed.message, self.wording(locale))
             parts, choices = rendered.parts, rendered.choices
@@ -64,7 +65,7 @@ class Courier:
         wamids = []
         try:
             for part in parts:
-                wamids.append(await self._send_part(claimed.chat_id, part))
+                wamids.append(await self._send_part(address, part))
         except GraphError as error:
             raise outbox_error(error, self.profile) from error
         except (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError) as error:
@@ -72,7 +73,7 @@ class Courier:
         finally:
             if wamids:
                 await asyncio.to_thread(self.receipts.record_sent, claimed.id, wamids)
-        await self._remember(claimed.chat_id, choices)
+        await self._remember(Chat(claimed.chat_id, address), choices)
 
     def wording(self, locale: str) -> Wording:
         return Wording(
@@ -81,34 +82,34 @@ class Courier:
             self.content.short_labels,
         )
 
-    async def _send_now(self, wa_id: str, message: Outbound, locale: str) -> None:
+    async def _send_now(self, chat: Chat, message: Outbound, locale: str) -> None:
         rendered = render(message, self.wording(locale))
         for part in rendered.parts:
             for attempt in range(3):
                 try:
-                    await self._send_part(wa_id, part)
+                    await self._send_part(chat.address, part)
                     break
                 except GraphError as error:
                     if error.code in RATE_CODES and attempt < 2:
                         await asyncio.sleep(1.0 + 2 * attempt)
                         continue
-                    log.warning("whatsapp: a reply to %s was refused: %s", wa_id, error)
+                    log.warning("whatsapp: a reply to %s was refused: %s", chat.key, error)
                     break
-        await self._remember(wa_id, rendered.choices)
+        await self._remember(chat, rendered.choices)
 
-    async def _send_part(self, wa_id: str, part: Part) -> str:
+    async def _send_part(self, address: str, part: Part) -> str:
         body = part.body
         if part.upload is not None:
             media_id = await self.api.upload(part.upload)
             kind = body["type"]
             body = {**body, kind: {**body[kind], "id": media_id}}
-        return await self.api.send(wa_id, body)
+        return await self.api.send(address, body)
 
-    async def _remember(self, wa_id: str, choices: tuple[Choice, ...] | None) -> None:
-        if choices is None or (not choices and wa_id not in self._numbered):
+    async def _remember(self, chat: Chat, choices: tuple[Choice, ...] | None) -> None:
+        if choices is None or (not choices and chat.key not in self._numbered):
             return
-        await asyncio.to_thread(self.contacts.store_choices, wa_id, choices)
-        (self._numbered.add if choices else self._numbered.discard)(wa_id)
+        await asyncio.to_thread(self.contacts.store_choices, chat.key, choices)
+        (self._numbered.add if choices else self._numbered.discard)(chat.key)
 
 
 def outbox_error(error: GraphError, profile: Profile) -> Exception:

@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from bot.channels.whatsapp import inbox
+from bot.channels.whatsapp.identity import who
 from bot.core.desk import Clock
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 64  # inbox items handled at once (each user's in order)
-OnMessage = Callable[[dict[str, Any], str], Awaitable[None]]  # (message, profile name)
+OnMessage = Callable[[dict[str, Any]], Awaitable[None]]  # the item: message, name, contact
 OnStatus = Callable[[dict[str, Any]], None]  # database work: runs on a thread
 
 
@@ -60,7 +61,10 @@ class InboxWorker:
                 log.exception("whatsapp: cannot read the inbox")
                 batch = []
             for item_id, body in batch:
-                self._chain(_who(body), self._handle(item_id, body))
+                self._chain(
+                    who(body.get("message") or body.get("status") or {}),
+                    self._handle(item_id, body),
+                )
             if not batch:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 1.0)
@@ -96,7 +100,7 @@ class InboxWorker:
     async def _handle(self, item_id: int, body: dict[str, Any]) -> None:
         try:
             if "message" in body:
-                await self.on_message(body["message"], str(body.get("name") or ""))
+                await self.on_message(body)
             elif "status" in body:
                 await asyncio.to_thread(self.on_status, body["status"])
         except Exception:
@@ -113,9 +117,3 @@ class InboxWorker:
         self._pruned_at = time.monotonic()
         with self.database.transaction() as session:
             inbox.prune(session, self.clock())
-
-
-def _who(body: dict[str, Any]) -> str:
-    """Whose item: the sender of a message, the recipient of a status."""
-    item = body.get("message") or body.get("status") or {}
-    return str(item.get("from") or item.get("recipient_id") or "")
