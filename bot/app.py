@@ -156,7 +156,9 @@ class App:
     def _whatsapp(self) -> WhatsAppChannel | None:
         if not self.settings.whatsapp_access_token:
             return None
-        return WhatsAppChannel(self.settings, self.dispatcher, self.database, self.desk.clock)
+        channel = WhatsAppChannel(self.settings, self.dispatcher, self.database, self.desk.clock)
+        channel.on_marketing_stopped.append(subscriptions.on_marketing_stopped)
+        return channel
 
     async def _serve_whatsapp(self, stop: asyncio.Event, whatsapp: WhatsAppChannel) -> None:
         self._start_clock({}, whatsapp)

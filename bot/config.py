@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     booking_file: Path = FLOWS_DIR / "booking.yaml"
     whatsapp_api_base_url: str = "https://graph.facebook.com"
-    whatsapp_api_version: str = "v21.0"
+    whatsapp_api_version: str = "v25.0"  # Meta supports it until 29 July 2028
     whatsapp_phone_number_id: str | None = None
     whatsapp_access_token: str | None = None
     whatsapp_app_secret: str | None = None

@@ -39,7 +39,7 @@ from tests.bot_runner import running_bot
 from tests.fake_telegram import serve_asgi
 from tests.settings import make_settings
 
-VERSION, PHONE_NUMBER_ID, TOKEN = "v21.0", "109876543210", "EAAG-test-token"
+VERSION, PHONE_NUMBER_ID, TOKEN = "v25.0", "109876543210", "EAAG-test-token"
 APP_SECRET, VERIFY_TOKEN = "meta-app-secret", "verify-me"
 DOCUMENT_TYPES = {"text/plain", "application/pdf", "application/vnd.ms-excel"}
 IMAGE_TYPES = {"image/png", "image/jpeg"}
@@ -48,6 +48,7 @@ APPROVED = {  # (name, language): number of body parameters
     ("sportello_notice", "en"): 1,
     ("sportello_promemoria", "it"): 1,
 }
+FAILURE_STATUS = {130429: 429, 131000: 500}  # HTTP status of an injected failure; else 400
 _ids = itertools.count(1)
 
 
@@ -191,9 +192,9 @@ class FakeWhatsApp:
         body = await request.json()
         try:
             self._check_auth(request)
-            if self.failures:
+            if self.failures:  # told to fail: not a refusal of a bad request
                 code = self.failures.pop(0)
-                raise Refused(code, f"error {code}", 429 if code == 130429 else 400)
+                return _error(Refused(code, f"error {code}", FAILURE_STATUS.get(code, 400)))
             address = str(body.get("to") or body.get("recipient") or "")
             to = self.aliases.get(address, address)
             check_message(body, self.media)

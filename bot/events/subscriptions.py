@@ -87,6 +87,23 @@ def on_blocked(session: Session, user_id: int) -> None:
     unsubscribe(session, user_id)
 
 
+def on_marketing_stopped(session: Session, user_id: int) -> None:
+    """WhatsApp's hook for a user who stopped marketing messages (131050): no more
+    announcements or broadcasts; their RSVPs and reminders stay."""
+    found = session.get(Subscription, user_id)
+    if found is not None:
+        found.active = False
+    session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.state == "queued",
+            OutboxMessage.kind.in_(("announcement", "broadcast")),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 class Subscriptions:
     """The subscription editor: territories, then interests, each a set of toggles."""
 

@@ -16,8 +16,10 @@ THROUGHPUT = 130429  # too many messages a second from this number
 PAIR_RATE = 131056  # too many messages to the same user
 SPAM_RATE = 131048
 RATE_CODES = frozenset({THROUGHPUT, PAIR_RATE, SPAM_RATE, 4, 80007})
+MARKETING_CAP = 131049  # Meta's cap on marketing messages to this user: skipped, not retried
+MARKETING_STOPPED = 131050  # the user stopped marketing messages from us
 # The user cannot receive this message (not on WhatsApp, blocked us, unsupported app).
-UNDELIVERABLE = frozenset({131026, 131049, 131050, 131021})
+UNDELIVERABLE = frozenset({131026, MARKETING_CAP, MARKETING_STOPPED, 131021})
 
 
 class GraphError(Exception):

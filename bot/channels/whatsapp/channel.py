@@ -20,7 +20,7 @@ from bot.channels.whatsapp.content import load_content
 from bot.channels.whatsapp.delivery import Courier
 from bot.channels.whatsapp.identity import Chat, sender_id
 from bot.channels.whatsapp.inbound import sender_of, to_inbound
-from bot.channels.whatsapp.receipts import Receipts
+from bot.channels.whatsapp.receipts import Receipts, UserHook
 from bot.channels.whatsapp.webhook import Webhook
 from bot.channels.whatsapp.worker import InboxWorker
 from bot.config import Settings
@@ -56,6 +56,11 @@ class WhatsAppChannel:
             settings.whatsapp_outbox_rate, timedelta(seconds=settings.whatsapp_chat_gap)
         )
         self.courier = Courier(self.api, content, self.contacts, self.receipts, clock, self.profile)
+
+    @property
+    def on_marketing_stopped(self) -> list[UserHook]:
+        """Called for a user who stopped marketing messages (131050), in a transaction."""
+        return self.receipts.on_marketing_stopped
 
     def routes(self) -> list[Route]:
         return self.webhook.routes()

@@ -11,7 +11,15 @@ from datetime import timedelta
 
 import httpx
 
-from bot.channels.whatsapp.api import PAIR_RATE, RATE_CODES, RE_ENGAGEMENT, GraphClient, GraphError
+from bot.channels.whatsapp.api import (
+    MARKETING_CAP,
+    MARKETING_STOPPED,
+    PAIR_RATE,
+    RATE_CODES,
+    RE_ENGAGEMENT,
+    GraphClient,
+    GraphError,
+)
 from bot.channels.whatsapp.contacts import Contacts
 from bot.channels.whatsapp.content import WhatsAppContent
 from bot.channels.whatsapp.identity import Chat
@@ -27,6 +35,7 @@ from bot.values.messages import Answer, Outbound, Reply
 log = logging.getLogger(__name__)
 WINDOW = timedelta(hours=24)  # free-form messages only this long after the user's last one
 THROTTLE_PAUSE = 2.0  # seconds every sender waits after 130429
+REPLY_ATTEMPTS, REPLY_PAUSE = 3, 0.5  # a reply: 3 tries, 0.5 then 1 s apart
 N_CHOOSE = N_("Scegli")
 N_NUMBER_HINT = N_("Rispondi con il numero della tua scelta.")
 
@@ -67,6 +76,8 @@ class Courier:
             for part in parts:
                 wamids.append(await self._send_part(address, part))
         except GraphError as error:
+            if error.code == MARKETING_STOPPED:
+                await asyncio.to_thread(self.receipts.marketing_stopped, claimed.user_id)
             raise outbox_error(error, self.profile) from error
         except (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError) as error:
             raise AnswerLost(repr(error)) from error
@@ -85,17 +96,24 @@ class Courier:
     async def _send_now(self, chat: Chat, message: Outbound, locale: str) -> None:
         rendered = render(message, self.wording(locale))
         for part in rendered.parts:
-            for attempt in range(3):
-                try:
-                    await self._send_part(chat.address, part)
-                    break
-                except GraphError as error:
-                    if error.code in RATE_CODES and attempt < 2:
-                        await asyncio.sleep(1.0 + 2 * attempt)
-                        continue
-                    log.warning("whatsapp: a reply to %s was refused: %s", chat.key, error)
-                    break
+            await self._send_reply_part(chat, part)
         await self._remember(chat, rendered.choices)
+
+    async def _send_reply_part(self, chat: Chat, part: Part) -> None:
+        """A reply is tried again on rate limits, 5xx and network errors, never on a 4xx."""
+        for attempt in range(REPLY_ATTEMPTS):
+            try:
+                await self._send_part(chat.address, part)
+                return
+            except GraphError as error:
+                if not worth_retrying(error) or attempt == REPLY_ATTEMPTS - 1:
+                    log.warning("whatsapp: a reply to %s was refused: %s", chat.key, error)
+                    return
+            except httpx.TransportError as error:
+                if attempt == REPLY_ATTEMPTS - 1:
+                    log.warning("whatsapp: a reply to %s was lost: %r", chat.key, error)
+                    return
+            await asyncio.sleep(REPLY_PAUSE * (attempt + 1))
 
     async def _send_part(self, address: str, part: Part) -> str:
         body = part.body
@@ -112,9 +130,14 @@ class Courier:
         (self._numbered.add if choices else self._numbered.discard)(chat.key)
 
 
+def worth_retrying(error: GraphError) -> bool:
+    """Rate limits and WhatsApp's own failures (5xx) pass; a 4xx would be refused again."""
+    return error.code in RATE_CODES or error.status >= 500
+
+
 def outbox_error(error: GraphError, profile: Profile) -> Exception:
     """A Graph API refusal in the outbox's terms."""
-    if error.code == RE_ENGAGEMENT:
+    if error.code in (RE_ENGAGEMENT, MARKETING_CAP):  # Meta's per-user marketing cap: skipped
         return Skipped(str(error))
     if error.code == PAIR_RATE:
         return Throttled(max(profile.chat_gap.total_seconds(), 1.0), chat_only=True)
