@@ -87,7 +87,7 @@ class Seen:
         action = self.body["interactive"]["action"]
         if "buttons" in action:
             return [b["reply"] for b in action["buttons"]]
-        return [row for section in action["sections"] for row in section["rows"]]
+        return [row for section in action.get("sections", ()) for row in section["rows"]]
 
     @property
     def labels(self) -> list[str]:
@@ -114,6 +114,7 @@ class FakeWhatsApp:
     last_inbound: dict[str, datetime] = field(default_factory=dict)
     failures: list[int] = field(default_factory=list)  # codes to answer the next sends with
     aliases: dict[str, str] = field(default_factory=dict)  # a BSUID -> the person's inbox
+    marked_read: list[dict[str, Any]] = field(default_factory=list)  # read + typing requests
     calls: int = 0
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _http: httpx.AsyncClient | None = None
@@ -188,8 +189,11 @@ class FakeWhatsApp:
     # The Graph API -------------------------------------------------------------------
 
     async def _messages(self, request: Request) -> Response:
-        self.calls += 1
         body = await request.json()
+        if body.get("status") == "read":  # blue ticks and "typing…"
+            self.marked_read.append(body)
+            return JSONResponse({"success": True})
+        self.calls += 1
         try:
             self._check_auth(request)
             if self.failures:  # told to fail: not a refusal of a bad request
@@ -334,6 +338,11 @@ def _check_interactive(interactive: dict[str, Any]) -> None:
                 _length(row["description"], 72, "row description")
         if len({row["id"] for row in rows}) < len(rows):
             raise Refused(131009, "row ids must be unique")
+    elif interactive["type"] == "cta_url":
+        parameters = action["parameters"]
+        _length(parameters["display_text"], 20, "link button text")
+        if action.get("name") != "cta_url" or not parameters["url"].startswith(("http", "tel")):
+            raise Refused(131009, "cta_url: name cta_url and an http(s) url")
     else:
         raise Refused(100, "unknown interactive type")
 

@@ -139,3 +139,16 @@ async def test_photos_locations_and_contacts_get_an_answer(wa: FakeWhatsApp, app
     assert place[0].text.startswith("Grazie, ma non uso la posizione.")
     assert contact[0].text.startswith("Grazie, ma in questo momento non mi serve un contatto")
     assert anna.new() == []
+
+
+async def test_each_message_is_marked_read_with_typing_while_answered(
+    wa: FakeWhatsApp, app: App
+) -> None:
+    anna = phone(wa, app, ANNA, "Anna Rossi")
+    await anna.says("ciao")
+    await anna.says("menu")
+    assert len(wa.marked_read) == 2
+    assert all(m["typing_indicator"] == {"type": "text"} for m in wa.marked_read)
+    with app.database.transaction() as session:
+        keys = session.scalars(select(WhatsAppInbox.key).order_by(WhatsAppInbox.id)).all()
+    assert [m["message_id"] for m in wa.marked_read] == keys

@@ -51,6 +51,16 @@ class GraphClient:
         answer = await self._call("messages", json={**payload, **body})
         return str(answer["messages"][0]["id"])
 
+    async def mark_read(self, message_id: str) -> None:
+        """Blue ticks on the user's message, and "typing…" until the answer (25 s at most)."""
+        body = {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": message_id,
+            "typing_indicator": {"type": "text"},
+        }
+        await self._call("messages", json=body)
+
     async def upload(self, upload: Upload) -> str:
         """Uploads a file; returns the media id to send it with."""
         files = {"file": (upload.filename, upload.content, upload.mime_type)}

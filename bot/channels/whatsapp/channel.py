@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 from starlette.routing import Route
 
-from bot.channels.whatsapp.api import GraphClient
+from bot.channels.whatsapp.api import GraphClient, GraphError
 from bot.channels.whatsapp.contacts import Contacts
 from bot.channels.whatsapp.content import load_content
 from bot.channels.whatsapp.delivery import Courier
-from bot.channels.whatsapp.identity import Chat, sender_id
+from bot.channels.whatsapp.identity import Chat, WhatsAppId, sender_id
 from bot.channels.whatsapp.inbound import sender_of, to_inbound
 from bot.channels.whatsapp.receipts import Receipts, UserHook
 from bot.channels.whatsapp.webhook import Webhook
@@ -90,6 +90,14 @@ class WhatsAppChannel:
         if not who.key:
             log.warning("whatsapp: a message with neither a phone number nor a user id")
             return
+        typing = asyncio.get_running_loop().create_task(self._mark_read(str(message["id"])))
+        try:
+            await self._turn(body, who)
+        finally:
+            await typing
+
+    async def _turn(self, body: dict[str, Any], who: WhatsAppId) -> None:
+        message = body["message"]
         sent_at = datetime.fromtimestamp(int(message.get("timestamp") or 0), UTC)
         known = await asyncio.to_thread(self.contacts.before_turn, who, sent_at)
         name = str(body.get("name") or "")
@@ -100,3 +108,10 @@ class WhatsAppChannel:
         answer = await self.dispatcher.dispatch(inbound)
         locale = await asyncio.to_thread(self.contacts.after_turn, known.key, who, sent_at)
         await self.courier.render(Chat(known.key, known.address), answer, locale)
+
+    async def _mark_read(self, message_id: str) -> None:
+        """Read, and typing while the turn runs; a failure here never stops the answer."""
+        try:
+            await self.api.mark_read(message_id)
+        except (GraphError, httpx.HTTPError) as error:
+            log.info("whatsapp: could not mark %s as read: %s", message_id, error)

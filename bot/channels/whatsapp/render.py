@@ -139,11 +139,14 @@ def _text(body: str) -> Part:
 
 
 def render_reply(reply: Reply, wording: Wording) -> Rendered:
-    """Text, then buttons as WhatsApp can show them; links become text."""
+    """Text, then buttons as WhatsApp can show them: a single link as a link button, links
+    beside other buttons as text."""
     flat = [button for row in reply.buttons for button in row]
+    choices = [b for b in flat if not b.url and b.payload]
+    if len(flat) == 1 and flat[0].url:
+        return link_button(to_whatsapp(reply.text).strip(), flat[0])
     links = [f"🔗 {b.label}: {b.url}" for b in flat if b.url]
     text = "\n\n".join(t for t in (to_whatsapp(reply.text).strip(), "\n".join(links)) if t)
-    choices = [b for b in flat if not b.url and b.payload]
     if not choices:
         return Rendered(tuple(text_parts(text)))
     if len(choices) > MAX_ROWS:
@@ -152,6 +155,14 @@ def render_reply(reply: Reply, wording: Wording) -> Rendered:
     shorts = wording.short_labels or {}
     interactive = _buttons(body, choices, shorts) or _list(body, choices, shorts, wording)
     return Rendered((*text_parts(head), Part(interactive)), ())
+
+
+def link_button(text: str, link: Button) -> Rendered:
+    """A call-to-action URL button (`cta_url`): the label on the button, the address behind."""
+    head, body = _head_and_body(text)
+    parameters = {"display_text": fit(link.label, BUTTON_TITLE, {}), "url": link.url}
+    action = {"name": "cta_url", "parameters": parameters}
+    return Rendered((*text_parts(head), Part(_interactive("cta_url", body, action))))
 
 
 def numbered(text: str, choices: Sequence[Button], wording: Wording) -> Rendered:
