@@ -119,6 +119,7 @@ class FakeWhatsApp:
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _http: httpx.AsyncClient | None = None
     _posting: set[asyncio.Task[Any]] = field(default_factory=set)
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def __aenter__(self) -> FakeWhatsApp:
         app = Starlette(
@@ -130,6 +131,13 @@ class FakeWhatsApp:
         self.base_url = await self._stack.enter_async_context(serve_asgi(app))
         self._http = httpx.AsyncClient(timeout=10)
         return self
+
+    async def received(self, who: str, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Waits until `who` (a number or a BSUID) has been sent `count` messages in all."""
+        key = self.aliases.get(who, who)
+        async with self._arrived:
+            arrived = self._arrived.wait_for(lambda: len(self.inbox[key]) >= count)
+            await asyncio.wait_for(arrived, timeout)
 
     async def __aexit__(self, *_exc: object) -> None:
         if self._posting:
@@ -214,6 +222,8 @@ class FakeWhatsApp:
             self._later(self.notify(self.status(message_id, "failed", 131047)))
         else:
             self.inbox[to].append(Seen(body))
+            async with self._arrived:
+                self._arrived.notify_all()
             if self.statuses:
                 self._later(self.notify(self.status(message_id, "delivered")))
         contact = {"input": address, "wa_id" if address == to else "user_id": address}

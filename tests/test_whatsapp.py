@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.channels.whatsapp import inbox
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.config import ConfigError, Settings
 from bot.storage.models import WhatsAppInbox
@@ -152,3 +153,20 @@ async def test_each_message_is_marked_read_with_typing_while_answered(
     with app.database.transaction() as session:
         keys = session.scalars(select(WhatsAppInbox.key).order_by(WhatsAppInbox.id)).all()
     assert [m["message_id"] for m in wa.marked_read] == keys
+
+
+async def test_items_stored_by_another_instance_wake_this_one(
+    wa: FakeWhatsApp, app: App, clock: Clock
+) -> None:
+    """PostgreSQL: another instance's webhook leaves items for anyone and notifies; SQLite has
+    one instance, whose webhook hands items over in-process."""
+    if app.database.is_sqlite:
+        pytest.skip("one instance on SQLite")
+    anna = phone(wa, app, ANNA, "Anna Rossi")
+    await anna.says("ciao")
+    message = {"from": ANNA, "id": "wamid.elsewhere", "timestamp": "1", "type": "text"}
+    item = {"message": {**message, "text": {"body": "menu"}}, "name": "Anna", "contact": {}}
+    with app.database.transaction() as session:  # as another instance's webhook does
+        inbox.store(session, [("wamid.elsewhere", item)], clock(), claim=False)
+    await handled(app, "wamid.elsewhere")  # long before the idle worker's own look (30 s)
+    assert anna.new()[-1].kind == "interactive:list"

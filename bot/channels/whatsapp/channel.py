@@ -20,8 +20,9 @@ from bot.channels.whatsapp.content import load_content
 from bot.channels.whatsapp.delivery import Courier
 from bot.channels.whatsapp.identity import Chat, WhatsAppId, sender_id
 from bot.channels.whatsapp.inbound import sender_of, to_inbound
+from bot.channels.whatsapp.offload import Offload
 from bot.channels.whatsapp.receipts import Receipts, UserHook
-from bot.channels.whatsapp.webhook import Webhook
+from bot.channels.whatsapp.webhook import Webhook, app_secret
 from bot.channels.whatsapp.worker import InboxWorker
 from bot.config import Settings
 from bot.core.desk import Clock
@@ -44,18 +45,23 @@ class WhatsAppChannel:
         clock: Clock,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        app_secret(settings)  # before anything is loaded or opened: no app secret, no channel
         self.dispatcher = dispatcher
+        self.offload = Offload(dispatcher.executor)
         self.contacts = Contacts(database, settings.default_locale)
         self.receipts = Receipts(database, clock)
-        self.worker = InboxWorker(database, clock, self._on_message, self.receipts.apply_status)
-        # Before anything is loaded or opened: no app secret, no channel.
-        self.webhook = Webhook(settings, database, clock, self.worker.wake)
+        self.worker = InboxWorker(
+            database, clock, self._on_message, self.receipts.apply_status, self.offload
+        )
         content = load_content(settings.whatsapp_file)
         self.api = GraphClient(settings, transport)
         self.profile = Profile(
             settings.whatsapp_outbox_rate, timedelta(seconds=settings.whatsapp_chat_gap)
         )
-        self.courier = Courier(self.api, content, self.contacts, self.receipts, clock, self.profile)
+        self.webhook = Webhook(settings, database, clock, self.worker, self.offload)
+        self.courier = Courier(
+            self.api, content, self.contacts, self.receipts, clock, self.profile, self.offload
+        )
 
     @property
     def on_marketing_stopped(self) -> list[UserHook]:
@@ -83,7 +89,7 @@ class WhatsAppChannel:
         who = sender_id(message, body.get("contact"))
         if message.get("type") == "system":  # a new number or BSUID: the link follows
             system = message.get("system") or {}
-            await asyncio.to_thread(
+            await self.offload(
                 self.contacts.relink, who, system.get("wa_id"), system.get("user_id")
             )
             return
@@ -99,14 +105,14 @@ class WhatsAppChannel:
     async def _turn(self, body: dict[str, Any], who: WhatsAppId) -> None:
         message = body["message"]
         sent_at = datetime.fromtimestamp(int(message.get("timestamp") or 0), UTC)
-        known = await asyncio.to_thread(self.contacts.before_turn, who, sent_at)
+        known = await self.offload(self.contacts.before_turn, who, sent_at)
         name = str(body.get("name") or "")
         sender = sender_of(known.key, name, known.phone)
         inbound = to_inbound(message, sender, known.first, known.choices)
         if inbound is None:
             return
         answer = await self.dispatcher.dispatch(inbound)
-        locale = await asyncio.to_thread(self.contacts.after_turn, known.key, who, sent_at)
+        locale = await self.offload(self.contacts.after_turn, known.key, who, sent_at)
         await self.courier.render(Chat(known.key, known.address), answer, locale)
 
     async def _mark_read(self, message_id: str) -> None:

@@ -23,6 +23,7 @@ from bot.channels.whatsapp.api import (
 from bot.channels.whatsapp.contacts import Contacts
 from bot.channels.whatsapp.content import WhatsAppContent
 from bot.channels.whatsapp.identity import Chat
+from bot.channels.whatsapp.offload import Offload
 from bot.channels.whatsapp.receipts import Receipts
 from bot.channels.whatsapp.render import Choice, Part, Wording, render, template_body
 from bot.core.desk import Clock
@@ -50,6 +51,7 @@ class Courier:
     receipts: Receipts
     clock: Clock
     profile: Profile
+    offload: Offload
     _numbered: set[str] = field(default_factory=set, init=False)  # users with choices stored
 
     async def render(self, chat: Chat, answer: Answer, locale: str) -> None:
@@ -126,7 +128,7 @@ class Courier:
     async def _remember(self, chat: Chat, choices: tuple[Choice, ...] | None) -> None:
         if choices is None or (not choices and chat.key not in self._numbered):
             return
-        await asyncio.to_thread(self.contacts.store_choices, chat.key, choices)
+        await self.offload(self.contacts.store_choices, chat.key, choices)
         (self._numbered.add if choices else self._numbered.discard)(chat.key)
 
 
