@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.core.desk import Clock, Desk, utc_clock
 from bot.core.dispatcher import Dispatcher
 from bot.core.turn import Feature
-from bot.delivery import recovery
+from bot.delivery import alerts, recovery
 from bot.delivery.leader import Leadership
 from bot.delivery.reminders import Reminders
 from bot.delivery.scheduler import Clock as Scheduler
@@ -79,6 +79,8 @@ class App:
         self.booking = load_booking(settings.booking_file)
         for problem in staff_problems(self.booking, settings.staff_user_ids):
             log.warning("booking: %s", problem)
+        if unreachable := alerts.nowhere_to_go(settings):
+            log.warning(unreachable)
         self.events = load_events_config()
         self.database = Database(settings.database_url)
         self.database.ensure_schema()

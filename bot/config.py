@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=lambda: f"sqlite:///{DEFAULT_VAR_DIR}/sportello.db")
     staff_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     staff_chat_id: int | None = None
+    # Staff on WhatsApp: business-scoped user ids (IT.150…) or phone numbers (39333…).
+    staff_whatsapp_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     default_locale: str = "it"
     timezone: str = "Europe/Rome"
     webhook_url: str | None = None
@@ -132,6 +134,15 @@ class Settings(BaseSettings):
                 raise ValueError("expected comma-separated numeric Telegram user ids") from None
         return value
 
+    @field_validator("staff_whatsapp_ids", mode="before")
+    @classmethod
+    def whatsapp_ids(cls, value: object) -> object:
+        """Comma-separated; a phone number keeps its digits only (+39 333 … = 39333…)."""
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            return frozenset(p if "." in p else "".join(filter(str.isdigit, p)) for p in parts)
+        return value
+
     @field_validator("default_locale")
     @classmethod
     def supported_locale(cls, value: str) -> str:
@@ -184,6 +195,13 @@ class Settings(BaseSettings):
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.staff_user_ids
+
+    def is_staff_sender(self, channel: str, platform_id: int | None, *ids: str) -> bool:
+        """Telegram staff by numeric user id; WhatsApp staff by one of their identifiers
+        (BSUID, number) in STAFF_WHATSAPP_IDS."""
+        if channel == "whatsapp":
+            return any(i.lstrip("+") in self.staff_whatsapp_ids for i in ids if i)
+        return self.is_staff(platform_id)
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -27,6 +27,7 @@ class Sender:
     language_code: str | None = None
     platform_id: int | None = None  # numeric Telegram user id, used for the staff list
     phone: str | None = None  # the number the channel knows (WhatsApp), offered when booking
+    aliases: tuple[str, ...] = ()  # other ids the channel knows them by (WhatsApp: BSUID)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ class WhatsAppChannel:
         sent_at = datetime.fromtimestamp(int(message.get("timestamp") or 0), UTC)
         known = await self.offload(self.contacts.before_turn, who, sent_at)
         name = str(body.get("name") or "")
-        sender = sender_of(known.key, name, known.phone)
+        sender = sender_of(known.key, name, known.phone, known.bsuid)
         inbound = to_inbound(message, sender, known.first, known.choices)
         if inbound is None:
             return

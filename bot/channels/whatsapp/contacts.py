@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from bot.channels.whatsapp.identity import WhatsAppId, user_key
+from bot.channels.whatsapp.identity import WhatsAppId, as_id, user_key
 from bot.channels.whatsapp.inbound import CHANNEL
 from bot.channels.whatsapp.render import Choice
 from bot.storage.db import Database
@@ -25,6 +25,7 @@ class Known:
     key: str  # their user row's external id (and chat id)
     address: str  # where messages go: the phone number, else the BSUID
     phone: str | None  # None: WhatsApp never gave us their number
+    bsuid: str | None = None
     first: bool = False  # never seen before
     choices: list[Choice] = field(default_factory=list)
 
@@ -41,11 +42,12 @@ class Contacts:
         with self.database.transaction() as session:
             user = find(session, who)
             if user is None:
-                return Known(who.key, who.address, who.phone, first=True)
+                return Known(who.key, who.address, who.phone, who.bsuid, first=True)
             contact = _open_window(session, user, sent_at)
             _link(session, contact, who)
             choices = [(str(label), str(payload)) for label, payload in contact.choices]
-            return Known(user.external_id, _address(user, contact), contact.phone, False, choices)
+            address = _address(user, contact)
+            return Known(user.external_id, address, contact.phone, contact.bsuid, False, choices)
 
     def after_turn(self, key: str, who: WhatsAppId, sent_at: datetime) -> str:
         """The window (and identifiers) of a user the turn created; the language to answer in."""
@@ -73,7 +75,7 @@ class Contacts:
 
     def store_choices(self, key: str, choices: Sequence[Choice]) -> None:
         with self.database.transaction() as session:
-            user = _user(session, key)
+            user = _resolve(session, key)
             contact = session.get(WhatsAppContact, user.id) if user else None
             if contact is not None:
                 contact.choices = [list(choice) for choice in choices]
@@ -81,7 +83,7 @@ class Contacts:
     def window_of(self, key: str) -> tuple[str, datetime | None, str]:
         """The user's language, when they last wrote (None: never), and their address."""
         with self.database.transaction() as session:
-            user = _user(session, key)
+            user = _resolve(session, key)
             if user is None:
                 return self.default_locale, None, key
             contact = session.get(WhatsAppContact, user.id)
@@ -100,6 +102,12 @@ def find(session: Session, who: WhatsAppId) -> User | None:
     if found is None and who.bsuid:
         found = _user(session, user_key(who.bsuid))
     return found
+
+
+def _resolve(session: Session, key: str) -> User | None:
+    """The user with this key, or known by this number or BSUID (a staff member's entry in
+    STAFF_WHATSAPP_IDS may name them by the other one)."""
+    return _user(session, key) or find(session, as_id(key))
 
 
 def _by_contact(condition: ColumnElement[bool]) -> Select[User]:

@@ -50,6 +50,11 @@ def is_bsuid(address: str) -> bool:
     return not address.isdigit()
 
 
+def as_id(address: str) -> WhatsAppId:
+    """A number or a BSUID, as the identifier it is."""
+    return WhatsAppId(bsuid=address) if is_bsuid(address) else WhatsAppId(phone=address)
+
+
 def sender_id(message: dict[str, Any], contact: dict[str, Any] | None = None) -> WhatsAppId:
     """The sender of a message, from the message and its entry in the contacts array."""
     card = contact or {}

@@ -49,12 +49,14 @@ def items(notification: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def sender_of(key: str, name: str, phone: str | None = None) -> Sender:
-    """The sender for the core: their key, and their number only when WhatsApp gave it."""
+def sender_of(key: str, name: str, phone: str | None = None, bsuid: str | None = None) -> Sender:
+    """The sender for the core: their key, their number only when WhatsApp gave it."""
+    aliases = (bsuid,) if bsuid else ()
     if phone:
         found = (lang for prefix, lang in LANGUAGE_BY_PREFIX if phone.startswith(prefix))
-        return Sender(key, name, next(found, None), None, "+" + phone)
-    return Sender(key, name, LANGUAGE_BY_COUNTRY.get(key.split(".")[0]), None, None)
+        return Sender(key, name, next(found, None), None, "+" + phone, aliases)
+    language = LANGUAGE_BY_COUNTRY.get(key.split(".")[0])
+    return Sender(key, name, language, None, None, aliases)
 
 
 def to_inbound(
