@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     whatsapp_file: Path = FLOWS_DIR / "whatsapp.yaml"  # templates and short labels
     whatsapp_outbox_rate: float = Field(default=60.0, gt=0, le=1000)  # per phone number
     whatsapp_chat_gap: float = Field(default=6.0, ge=0, le=3600)  # seconds, to one user
+    # Minutes the bot keeps quiet in a chat after staff wrote there from the Business app.
+    whatsapp_staff_pause: float = Field(default=30.0, ge=0, le=7 * 24 * 60)
 
     @model_validator(mode="after")
     def whatsapp_complete(self) -> Settings:

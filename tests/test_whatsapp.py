@@ -170,3 +170,26 @@ async def test_items_stored_by_another_instance_wake_this_one(
         inbox.store(session, [("wamid.elsewhere", item)], clock(), claim=False)
     await handled(app, "wamid.elsewhere")  # long before the idle worker's own look (30 s)
     assert anna.new()[-1].kind == "interactive:list"
+
+
+async def test_a_staff_reply_from_the_business_app_silences_the_bot(
+    wa: FakeWhatsApp, app: App, clock: Clock
+) -> None:
+    anna = phone(wa, app, ANNA, "Anna Rossi")
+    await anna.says("ciao")
+    echo = {
+        "from": "390121000000",  # SMP's number, from the WhatsApp Business app
+        "to": ANNA,
+        "id": "wamid.from-the-app",
+        "timestamp": str(int(clock().timestamp())),
+        "type": "text",
+        "text": {"body": "Buongiorno Anna, sono Giulia: la chiamo tra poco."},
+    }
+    assert await wa.notify({"message_echoes": [echo]}) == 200
+    await handled(app, "echo:wamid.from-the-app")
+    read = len(wa.marked_read)
+    assert await anna.says("grazie, aspetto") == []  # Giulia answers, not the bot
+    assert len(wa.marked_read) == read  # still unread in Giulia's app
+    clock.advance(minutes=31)  # WHATSAPP_STAFF_PAUSE, 30 minutes by default
+    [menu] = await anna.says("menu")
+    assert menu.kind == "interactive:list"

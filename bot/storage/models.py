@@ -412,6 +412,8 @@ class WhatsAppContact(Base):
     bsuid: Mapped[str | None] = mapped_column(String(160), unique=True)
     phone: Mapped[str | None] = mapped_column(String(32), unique=True)
     username: Mapped[str | None] = mapped_column(String(64))
+    # A person answered from the WhatsApp Business app (shared number): the bot keeps quiet.
+    silent_until: Mapped[datetime | None] = mapped_column()
     last_inbound_at: Mapped[datetime] = mapped_column(default=utcnow)
     choices: Mapped[list[Any]] = mapped_column(JSON, default=list)
 

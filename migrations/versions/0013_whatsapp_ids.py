@@ -1,4 +1,5 @@
-"""WhatsApp identifiers: a user's business-scoped user id (BSUID), phone number and username.
+"""WhatsApp identifiers: a user's business-scoped user id (BSUID), phone number and username;
+and how long the bot keeps quiet in a chat where staff answered from the WhatsApp Business app.
 
 Since April 2026 WhatsApp names every user by a BSUID, and a user with a username may come
 without a phone number. Existing WhatsApp users were keyed by their phone number: their
@@ -25,6 +26,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("bsuid", sa.String(length=160), nullable=True))
         batch.add_column(sa.Column("phone", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("username", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("silent_until", sa.DateTime(timezone=True), nullable=True))
         batch.create_unique_constraint(op.f("uq_whatsapp_contacts_bsuid"), ["bsuid"])
         batch.create_unique_constraint(op.f("uq_whatsapp_contacts_phone"), ["phone"])
     # Every WhatsApp user so far was keyed by their phone number.
@@ -38,6 +40,7 @@ def downgrade() -> None:
     with op.batch_alter_table("whatsapp_contacts") as batch:
         batch.drop_constraint(op.f("uq_whatsapp_contacts_phone"), type_="unique")
         batch.drop_constraint(op.f("uq_whatsapp_contacts_bsuid"), type_="unique")
+        batch.drop_column("silent_until")
         batch.drop_column("username")
         batch.drop_column("phone")
         batch.drop_column("bsuid")

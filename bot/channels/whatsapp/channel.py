@@ -15,10 +15,10 @@ import httpx
 from starlette.routing import Route
 
 from bot.channels.whatsapp.api import GraphClient, GraphError
-from bot.channels.whatsapp.contacts import Contacts
+from bot.channels.whatsapp.contacts import Contacts, Known
 from bot.channels.whatsapp.content import load_content
 from bot.channels.whatsapp.delivery import Courier
-from bot.channels.whatsapp.identity import Chat, WhatsAppId, sender_id
+from bot.channels.whatsapp.identity import Chat, WhatsAppId, recipient_id, sender_id
 from bot.channels.whatsapp.inbound import sender_of, to_inbound
 from bot.channels.whatsapp.offload import Offload
 from bot.channels.whatsapp.receipts import Receipts, UserHook
@@ -50,8 +50,15 @@ class WhatsAppChannel:
         self.offload = Offload(dispatcher.executor)
         self.contacts = Contacts(database, settings.default_locale)
         self.receipts = Receipts(database, clock)
+        self.pause = timedelta(minutes=settings.whatsapp_staff_pause)
+        self.clock = clock
         self.worker = InboxWorker(
-            database, clock, self._on_message, self.receipts.apply_status, self.offload
+            database,
+            clock,
+            self._on_message,
+            self.receipts.apply_status,
+            self._on_echo,
+            self.offload,
         )
         content = load_content(settings.whatsapp_file)
         self.api = GraphClient(settings, transport)
@@ -96,16 +103,25 @@ class WhatsAppChannel:
         if not who.key:
             log.warning("whatsapp: a message with neither a phone number nor a user id")
             return
+        sent_at = datetime.fromtimestamp(int(message.get("timestamp") or 0), UTC)
+        known = await self.offload(self.contacts.before_turn, who, sent_at)
+        if known.silent:  # a person from SMP is answering in the WhatsApp Business app
+            return
         typing = asyncio.get_running_loop().create_task(self._mark_read(str(message["id"])))
         try:
-            await self._turn(body, who)
+            await self._turn(body, who, known, sent_at)
         finally:
             await typing
 
-    async def _turn(self, body: dict[str, Any], who: WhatsAppId) -> None:
+    def _on_echo(self, echo: dict[str, Any]) -> None:
+        """Staff replied from the WhatsApp Business app: the bot keeps quiet in that chat."""
+        if self.pause and self.contacts.silence(recipient_id(echo), self.clock() + self.pause):
+            log.info("whatsapp: staff answered from the app, quiet for %s", self.pause)
+
+    async def _turn(
+        self, body: dict[str, Any], who: WhatsAppId, known: Known, sent_at: datetime
+    ) -> None:
         message = body["message"]
-        sent_at = datetime.fromtimestamp(int(message.get("timestamp") or 0), UTC)
-        known = await self.offload(self.contacts.before_turn, who, sent_at)
         name = str(body.get("name") or "")
         sender = sender_of(known.key, name, known.phone, known.bsuid)
         inbound = to_inbound(message, sender, known.first, known.choices)

@@ -28,6 +28,7 @@ class Known:
     bsuid: str | None = None
     first: bool = False  # never seen before
     choices: list[Choice] = field(default_factory=list)
+    silent: bool = False  # staff are talking to them from the WhatsApp Business app
 
 
 class Contacts:
@@ -47,7 +48,10 @@ class Contacts:
             _link(session, contact, who)
             choices = [(str(label), str(payload)) for label, payload in contact.choices]
             address = _address(user, contact)
-            return Known(user.external_id, address, contact.phone, contact.bsuid, False, choices)
+            silent = contact.silent_until is not None and contact.silent_until > sent_at
+            return Known(
+                user.external_id, address, contact.phone, contact.bsuid, False, choices, silent
+            )
 
     def after_turn(self, key: str, who: WhatsAppId, sent_at: datetime) -> str:
         """The window (and identifiers) of a user the turn created; the language to answer in."""
@@ -71,6 +75,16 @@ class Contacts:
             if bsuid:
                 contact.bsuid = None
                 _link(session, contact, WhatsAppId(bsuid=bsuid))
+            return True
+
+    def silence(self, who: WhatsAppId, until: datetime) -> bool:
+        """Staff wrote to this user from the WhatsApp Business app: the bot keeps quiet."""
+        with self.database.transaction() as session:
+            user = find(session, who)
+            if user is None:
+                return False
+            contact = _contact(session, user)
+            contact.silent_until = max(until, contact.silent_until or until)
             return True
 
     def store_choices(self, key: str, choices: Sequence[Choice]) -> None:

@@ -64,6 +64,12 @@ def sender_id(message: dict[str, Any], contact: dict[str, Any] | None = None) ->
     return WhatsAppId(_text(phone), _text(bsuid), _text(username))
 
 
+def recipient_id(echo: dict[str, Any]) -> WhatsAppId:
+    """Whom a message sent from the WhatsApp Business app (an echo) went to."""
+    bsuid = echo.get("to_user_id") or echo.get("recipient_user_id")
+    return WhatsAppId(_text(echo.get("to")), _text(bsuid))
+
+
 def contact_of(value: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
     """The contacts-array entry of this message's sender (matched by phone or BSUID)."""
     cards: list[dict[str, Any]] = list(value.get("contacts") or ())
@@ -78,7 +84,8 @@ def contact_of(value: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]
 
 def who(item: dict[str, Any]) -> str:
     """Whose inbox item: a message's sender, a status's recipient (by BSUID when no phone)."""
-    for field in ("from", "from_user_id", "recipient_id", "recipient_user_id", "to"):
+    fields = ("from", "from_user_id", "recipient_id", "recipient_user_id", "to", "to_user_id")
+    for field in fields:
         if item.get(field):
             return str(item[field])
     return ""

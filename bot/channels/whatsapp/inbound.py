@@ -44,6 +44,8 @@ def items(notification: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                 name = (contact.get("profile") or {}).get("name", "")
                 body = {"message": message, "name": name, "contact": contact}
                 found.append((str(message["id"]), body))
+            for echo in value.get("message_echoes") or ():  # sent from the Business app
+                found.append((f"echo:{echo['id']}", {"echo": echo}))
             for status in value.get("statuses") or ():
                 found.append((f"{status['id']}:{status['status']}", {"status": status}))
     return found

@@ -23,7 +23,7 @@ IN_FLIGHT = 64  # inbox items handled at once (each user's in order)
 PRUNE_EVERY = 3600  # seconds between two prunings of old inbox keys
 IDLE = 30.0  # seconds an idle worker sleeps unwoken: then it looks for expired claims
 OnMessage = Callable[[dict[str, Any]], Awaitable[None]]  # the item: message, name, contact
-OnStatus = Callable[[dict[str, Any]], None]  # database work: runs on a thread
+OnStatus = Callable[[dict[str, Any]], None]  # a status or an echo: database work, on a thread
 
 
 class InboxWorker:
@@ -35,8 +35,10 @@ class InboxWorker:
         clock: Clock,
         on_message: OnMessage,
         on_status: OnStatus,
+        on_echo: OnStatus,
         offload: Offload,
     ) -> None:
+        self.on_echo = on_echo
         self.offload = offload
         self.database = database
         self.clock = clock
@@ -61,9 +63,8 @@ class InboxWorker:
     def take(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
         """Items this instance's webhook stored already claimed: handled at once."""
         for item_id, body in batch:
-            self._chain(
-                who(body.get("message") or body.get("status") or {}), self._handle(item_id, body)
-            )
+            item = body.get("message") or body.get("status") or body.get("echo") or {}
+            self._chain(who(item), self._handle(item_id, body))
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -144,6 +145,8 @@ class InboxWorker:
                 await self.on_message(body)
             elif "status" in body:
                 await self.offload(self.on_status, body["status"])
+            elif "echo" in body:
+                await self.offload(self.on_echo, body["echo"])
         except Exception:
             log.exception("whatsapp: inbox item %s failed", item_id)
         await self.offload(self._done, item_id)
