@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.delivery import outbox
+from bot.events import costs
 from bot.events.announcement import announcement, signed
 from bot.events.broadcaster import broadcast_message
 from bot.events.config import EventsConfig
@@ -180,6 +181,9 @@ class Announcer:
                     blocked=format_number(done.blocked),
                     uncertain=format_number(done.uncertain),
                 )
-            text = join([bold(_("📊 Invio finito: «{title}»").format(title=title)), line])
+            kind = "announcement" if isinstance(item, Event) else "broadcast"
+            on_whatsapp = costs.report(session, self.settings, batch, kind)
+            head = bold(_("📊 Invio finito: «{title}»").format(title=title))
+            text = join([head, line, *filter(None, [on_whatsapp])])
         key = f"{batch}:report"
         outbox.enqueue(session, Delivery(staff_address(item.staff_chat), Reply(text), key), now)

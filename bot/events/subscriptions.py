@@ -46,6 +46,11 @@ def count_subscribers(
     return sum(1 for _user in _all_targeted(session, territories, interests))
 
 
+def targeted(session: Session, territories: Sequence[str], interests: Sequence[str]) -> list[int]:
+    """The user ids of every targeted subscriber."""
+    return list(_all_targeted(session, territories, interests))
+
+
 def _all_targeted(
     session: Session, territories: Sequence[str], interests: Sequence[str]
 ) -> Iterator[int]:

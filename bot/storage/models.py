@@ -426,5 +426,6 @@ class WhatsAppSent(Base):
     wamid: Mapped[str] = mapped_column(String(200), primary_key=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="accepted")
+    template: Mapped[bool] = mapped_column(default=False)  # a paid template, not free-form
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

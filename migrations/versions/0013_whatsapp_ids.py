@@ -1,5 +1,6 @@
 """WhatsApp identifiers: a user's business-scoped user id (BSUID), phone number and username;
-and how long the bot keeps quiet in a chat where staff answered from the WhatsApp Business app.
+how long the bot keeps quiet in a chat where staff answered from the WhatsApp Business app;
+and which sent messages were (paid) templates, for the delivery report's costs.
 
 Since April 2026 WhatsApp names every user by a BSUID, and a user with a username may come
 without a phone number. Existing WhatsApp users were keyed by their phone number: their
@@ -29,6 +30,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("silent_until", sa.DateTime(timezone=True), nullable=True))
         batch.create_unique_constraint(op.f("uq_whatsapp_contacts_bsuid"), ["bsuid"])
         batch.create_unique_constraint(op.f("uq_whatsapp_contacts_phone"), ["phone"])
+    with op.batch_alter_table("whatsapp_sent") as batch:
+        batch.add_column(
+            sa.Column("template", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     # Every WhatsApp user so far was keyed by their phone number.
     op.execute(
         "UPDATE whatsapp_contacts SET phone = (SELECT users.external_id FROM users"
@@ -37,6 +42,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("whatsapp_sent") as batch:
+        batch.drop_column("template")
     with op.batch_alter_table("whatsapp_contacts") as batch:
         batch.drop_constraint(op.f("uq_whatsapp_contacts_phone"), type_="unique")
         batch.drop_constraint(op.f("uq_whatsapp_contacts_bsuid"), type_="unique")

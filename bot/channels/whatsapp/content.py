@@ -47,6 +47,8 @@ def _templates(data: Mapping[str, Any]) -> dict[tuple[str, str], Template]:
     templates = {}
     for kind, per_language in data.items():
         for locale, spec in per_language.items():
+            if locale == "category":  # marketing or utility: what Meta charges (costs)
+                continue
             params = tuple(spec.get("params") or ())
             unknown = [p for p in params if p not in PARAM_SOURCES]
             if unknown:

@@ -65,6 +65,7 @@ class Courier:
     async def deliver(self, claimed: Claimed) -> None:
         """A queued message: free-form inside the 24-hour window, else its kind's template."""
         locale, opened, address = await asyncio.to_thread(self.contacts.window_of, claimed.chat_id)
+        template = None
         if opened is not None and self.clock() - opened < WINDOW:
             rendered = render(claimed.message, self.wording(locale))
             parts, choices = rendered.parts, rendered.choices
@@ -85,7 +86,8 @@ class Courier:
             raise AnswerLost(repr(error)) from error
         finally:
             if wamids:
-                await asyncio.to_thread(self.receipts.record_sent, claimed.id, wamids)
+                paid = template is not None
+                await asyncio.to_thread(self.receipts.record_sent, claimed.id, wamids, paid)
         await self._remember(Chat(claimed.chat_id, address), choices)
 
     def wording(self, locale: str) -> Wording:

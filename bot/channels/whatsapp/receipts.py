@@ -48,12 +48,15 @@ class Receipts:
         for hook in self.on_marketing_stopped:
             hook(session, user_id)
 
-    def record_sent(self, outbox_id: int, wamids: list[str]) -> None:
+    def record_sent(self, outbox_id: int, wamids: list[str], template: bool = False) -> None:
         """The ids WhatsApp gave the messages sent for an outbox row (one per part)."""
         now = self.clock()
         with self.database.transaction() as session:
             for wamid in wamids:
-                session.merge(WhatsAppSent(wamid=wamid, outbox_id=outbox_id, updated_at=now))
+                sent = WhatsAppSent(
+                    wamid=wamid, outbox_id=outbox_id, updated_at=now, template=template
+                )
+                session.merge(sent)
 
     def apply_status(self, status: dict[str, Any]) -> None:
         """sent, delivered, read, failed: the outbox row learns what became of it."""
