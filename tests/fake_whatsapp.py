@@ -46,7 +46,9 @@ IMAGE_TYPES = {"image/png", "image/jpeg"}
 APPROVED = {  # (name, language): number of body parameters
     ("sportello_avviso", "it"): 1,
     ("sportello_notice", "en"): 1,
-    ("sportello_promemoria", "it"): 1,
+    ("sportello_evento", "it"): 3,
+    ("sportello_event", "en"): 3,
+    ("sportello_richiamata", "it"): 2,
 }
 FAILURE_STATUS = {130429: 429, 131000: 500}  # HTTP status of an injected failure; else 400
 _ids = itertools.count(1)

@@ -164,3 +164,28 @@ async def test_a_username_user_without_a_number_goes_everywhere(
             None,
             "@nina.valli",
         )
+
+
+async def test_outside_the_window_fixed_wording_templates_carry_what_varies(
+    anna: Phone, app: App, wa: FakeWhatsApp, clock: Clock
+) -> None:
+    ask = await book_until_the_number(anna)
+    await anna.taps(ask.labels[0])
+    await anna.taps("Nessuna nota")
+    await anna.taps("✅ Conferma")
+    await subscribe(anna)
+    clock.advance(hours=24, minutes=10)  # Tuesday 8:10, the call at 9:00; her window closed
+    create_event(Person(app.desk, "4242", "Staff"))
+    await app.announcer.run()
+    await app.outbox.drain()
+    [event] = anna.new()
+    assert event.body["template"]["name"] == "sportello_evento"
+    assert event.text == (
+        "Sicurezza nei cantieri di montagna | venerdì 12 marzo 2027, 18:30 | "
+        "Sala consiliare, Torre Pellice"
+    )
+    await app.reminders.run()
+    await app.outbox.drain()
+    reminder = anna.new()[-1]
+    assert reminder.body["template"]["name"] == "sportello_richiamata"
+    assert reminder.text == "martedì 24 novembre | 09:00"

@@ -74,8 +74,8 @@ async def test_outside_the_window_a_template_or_nothing(
     await bob.says("hello")
     bob.new()
     clock.advance(hours=25)
-    queue(app, clock, ANNA, "announcement")
-    queue(app, clock, BOB, "announcement")
+    queue(app, clock, ANNA, "broadcast")
+    queue(app, clock, BOB, "broadcast")
     queue(app, clock, ANNA, "alert")  # a kind with no template: skipped, never a bad request
     await app.outbox.drain()
     [template] = anna.new()
@@ -88,7 +88,7 @@ async def test_outside_the_window_a_template_or_nothing(
         done = outbox.progress(session, "news")
     assert (done.total, done.sent, done.skipped, done.waiting) == (3, 2, 1, 0)
     await anna.says("grazie, mi interessa")  # the window opens again: free form
-    queue(app, clock, ANNA, "announcement", "Di nuovo libero")
+    queue(app, clock, ANNA, "broadcast", "Di nuovo libero")
     await app.outbox.drain()
     assert anna.new()[-1].text == "Di nuovo libero"
 

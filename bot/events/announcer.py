@@ -125,7 +125,8 @@ class Announcer:
         )
         for user in users:
             with use_locale(user.locale, self.settings.zone):
-                message = Reply(broadcast_message(broadcast.text))
+                title = broadcast.text.strip().splitlines()[0] if broadcast.text.strip() else "-"
+                message = Reply(broadcast_message(broadcast.text), fields=(("title", title),))
             key = f"broadcast:{broadcast.id}:{user.id}"
             delivery = Delivery(
                 address_of(user), message, key, kind="broadcast", batch=f"broadcast:{broadcast.id}"

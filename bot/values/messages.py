@@ -77,6 +77,9 @@ class Reply:
     replace: bool = False
     request_contact: str | None = None  # label of a "share my number" key, where supported
     close_keyboard: bool = False  # hides a "share my number" key left open (no buttons then)
+    # What varies in a platform's fixed-wording template (WhatsApp outside the 24-hour window):
+    # an event's title, date and place; a call's date and time.
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,10 @@ class Courier:
             parts, choices = rendered.parts, rendered.choices
         else:
             template = self.content.template(claimed.kind, locale)
-            if template is None:
+            body = template_body(template, claimed.message) if template else None
+            if body is None:
                 raise Skipped(f"outside the 24-hour window, no template for {claimed.kind}")
-            parts, choices = (Part(template_body(template, claimed.message)),), None
+            parts, choices = (Part(body),), None
         wamids = []
         try:
             for part in parts:

@@ -288,11 +288,15 @@ def _image_type(filename: str) -> str:
 # Templates ----------------------------------------------------------------------------
 
 
-def template_body(template: Template, message: Outbound) -> dict[str, Any]:
-    """An approved template, its parameters taken from the message (one line each)."""
+def template_body(template: Template, message: Outbound) -> dict[str, Any] | None:
+    """An approved template, its parameters taken from the message (one line each); None when
+    the message lacks a value the template needs."""
     text = message.text.plain if isinstance(message, Reply) else message.caption.plain
-    values = {"title": _one_line(_first_line(text)), "text": _one_line(text)}
-    parameters = [{"type": "text", "text": values[source]} for source in template.params]
+    values = {"title": _first_line(text), "text": text}
+    values.update(message.fields if isinstance(message, Reply) else ())
+    if any(source not in values for source in template.params):
+        return None
+    parameters = [{"type": "text", "text": _one_line(values[s])} for s in template.params]
     content: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
     if parameters:
         content["components"] = [{"type": "body", "parameters": parameters}]
