@@ -13,6 +13,8 @@ import pytest
 from bot.app import App
 from bot.delivery.whatsapp_costs import OTHER, Prices
 from tests.booking_world import Clock
+from tests.desk_chat import Person, text_of
+from tests.events_chat import create_event
 from tests.fake_whatsapp import FakeWhatsApp, on_whatsapp, phone
 from tests.test_whatsapp_flows import subscribe
 
@@ -107,3 +109,19 @@ async def test_the_broadcast_preview_and_report_show_whatsapp_costs(
     assert "Invio finito" in report.text
     assert "1 nella finestra di 24 ore (gratis), 2 con modello marketing" in report.text
     assert "Costo stimato: 0,1 EUR" in report.text
+
+
+async def test_the_announcement_preview_shows_whatsapp_costs_too(
+    wa: FakeWhatsApp, app: App, clock: Clock
+) -> None:
+    anna, bruno = phone(wa, app, "393331234567", "Anna"), phone(wa, app, "393337654321", "Bruno")
+    for person in (anna, bruno):
+        await person.says("ciao")
+        await subscribe(person)
+    clock.advance(hours=25)
+    await anna.says("ci sono")  # Anna inside the window; Bruno outside, and no event template
+    staff = Person(app.desk, "4242", "Staff")
+    create_event(staff)
+    review = [text_of(m) for a in staff.answers for m in a.replies if "Anteprima" in text_of(m)]
+    assert "📱 WhatsApp: 1 nella finestra di 24 ore (gratis), 0 con modello marketing" in review[-1]
+    assert "1 saltati" in review[-1]
