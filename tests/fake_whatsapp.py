@@ -121,7 +121,7 @@ class FakeWhatsApp:
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _http: httpx.AsyncClient | None = None
     _posting: set[asyncio.Task[Any]] = field(default_factory=set)
-    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _arrived: dict[str, asyncio.Event] = field(default_factory=dict)
 
     async def __aenter__(self) -> FakeWhatsApp:
         app = Starlette(
@@ -131,15 +131,20 @@ class FakeWhatsApp:
             ]
         )
         self.base_url = await self._stack.enter_async_context(serve_asgi(app))
-        self._http = httpx.AsyncClient(timeout=10)
+        # Like Meta, keeps connections open (the default keeps 20: more users would reconnect).
+        self._http = httpx.AsyncClient(
+            timeout=10, limits=httpx.Limits(max_keepalive_connections=100)
+        )
         return self
 
     async def received(self, who: str, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Waits until `who` (a number or a BSUID) has been sent `count` messages in all."""
         key = self.aliases.get(who, who)
-        async with self._arrived:
-            arrived = self._arrived.wait_for(lambda: len(self.inbox[key]) >= count)
-            await asyncio.wait_for(arrived, timeout)
+        async with asyncio.timeout(timeout):
+            while len(self.inbox[key]) < count:
+                arrived = self._arrived.setdefault(key, asyncio.Event())
+                await arrived.wait()
+                arrived.clear()
 
     async def __aexit__(self, *_exc: object) -> None:
         if self._posting:
@@ -224,8 +229,8 @@ class FakeWhatsApp:
             self._later(self.notify(self.status(message_id, "failed", 131047)))
         else:
             self.inbox[to].append(Seen(body))
-            async with self._arrived:
-                self._arrived.notify_all()
+            if to in self._arrived:  # someone waits for it: only they wake
+                self._arrived[to].set()
             if self.statuses:
                 self._later(self.notify(self.status(message_id, "delivered")))
         contact = {"input": address, "wa_id" if address == to else "user_id": address}
