@@ -29,7 +29,7 @@ from bot.config import ConfigError, Settings
 from bot.core.desk import Clock, Desk, utc_clock
 from bot.core.dispatcher import Dispatcher
 from bot.core.turn import Feature
-from bot.delivery import outbox, recovery
+from bot.delivery import alerts, outbox, recovery
 from bot.delivery.leader import Leadership
 from bot.delivery.reminders import Reminders
 from bot.delivery.scheduler import Clock as Scheduler
@@ -92,6 +92,8 @@ class App:
         self.booking = load_booking(settings.booking_file)
         for problem in staff_problems(self.booking, settings.staff_user_ids):
             log.warning("booking: %s", problem)
+        if unreachable := alerts.nowhere_to_go(settings):
+            log.warning(unreachable)
         self.events = load_events_config()
         self.handoff = load_handoff()
         self.database = Database(settings.database_url)
@@ -178,7 +180,9 @@ class App:
     def _whatsapp(self) -> WhatsAppChannel | None:
         if not self.settings.whatsapp_access_token:
             return None
-        return WhatsAppChannel(self.settings, self.dispatcher, self.database, self.desk.clock)
+        channel = WhatsAppChannel(self.settings, self.dispatcher, self.database, self.desk.clock)
+        channel.on_marketing_stopped.append(subscriptions.on_marketing_stopped)
+        return channel
 
     async def _serve_whatsapp(self, stop: asyncio.Event, whatsapp: WhatsAppChannel) -> None:
         self._start_clock({}, whatsapp)

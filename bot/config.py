@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=lambda: f"sqlite:///{DATA_DIR}/sportello.db")
     staff_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     staff_chat_id: int | None = None
+    # Staff on WhatsApp: business-scoped user ids (IT.150…) or phone numbers (39333…).
+    staff_whatsapp_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     default_locale: str = "it"
     timezone: str = "Europe/Rome"
     webhook_url: str | None = None
@@ -84,7 +86,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     booking_file: Path = FLOWS_DIR / "booking.yaml"
     whatsapp_api_base_url: str = "https://graph.facebook.com"
-    whatsapp_api_version: str = "v21.0"
+    whatsapp_api_version: str = "v25.0"  # Meta supports it until 29 July 2028
     whatsapp_phone_number_id: str | None = None
     whatsapp_access_token: str | None = None
     whatsapp_app_secret: str | None = None
@@ -92,6 +94,8 @@ class Settings(BaseSettings):
     whatsapp_file: Path = FLOWS_DIR / "whatsapp.yaml"  # templates and short labels
     whatsapp_outbox_rate: float = Field(default=60.0, gt=0, le=1000)  # per phone number
     whatsapp_chat_gap: float = Field(default=6.0, ge=0, le=3600)  # seconds, to one user
+    # Minutes the bot keeps quiet in a chat after staff wrote there from the Business app.
+    whatsapp_staff_pause: float = Field(default=30.0, ge=0, le=7 * 24 * 60)
 
     @model_validator(mode="after")
     def whatsapp_complete(self) -> Settings:
@@ -152,6 +156,15 @@ class Settings(BaseSettings):
                 raise ValueError("expected comma-separated numeric Telegram user ids") from None
         return value
 
+    @field_validator("staff_whatsapp_ids", mode="before")
+    @classmethod
+    def whatsapp_ids(cls, value: object) -> object:
+        """Comma-separated; a phone number keeps its digits only (+39 333 … = 39333…)."""
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            return frozenset(p if "." in p else "".join(filter(str.isdigit, p)) for p in parts)
+        return value
+
     @field_validator("default_locale")
     @classmethod
     def supported_locale(cls, value: str) -> str:
@@ -204,6 +217,13 @@ class Settings(BaseSettings):
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.staff_user_ids
+
+    def is_staff_sender(self, channel: str, platform_id: int | None, *ids: str) -> bool:
+        """Telegram staff by numeric user id; WhatsApp staff by one of their identifiers
+        (BSUID, number) in STAFF_WHATSAPP_IDS."""
+        if channel == "whatsapp":
+            return any(i.lstrip("+") in self.staff_whatsapp_ids for i in ids if i)
+        return self.is_staff(platform_id)
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -10,11 +10,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.app import App
 from bot.config import Settings
 from tests.booking_world import Clock
 from tests.databases import postgres_schema
 from tests.fake_telegram import FakeTelegram
-from tests.fake_whatsapp import FakeWhatsApp
+from tests.fake_whatsapp import FakeWhatsApp, on_whatsapp
 from tests.settings import make_settings
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -70,3 +71,10 @@ async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:
         yield fake
         fake.assert_no_rejections()
+
+
+@pytest.fixture
+async def wa_app(wa: FakeWhatsApp, database_url: str, clock: Clock) -> AsyncIterator[App]:
+    """Sportello on the fake Graph API."""
+    async with on_whatsapp(wa, database_url, clock) as running:
+        yield running

@@ -17,8 +17,8 @@ import itertools
 import json
 import socket
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -35,17 +35,22 @@ from starlette.routing import Route
 
 from bot.app import App
 from bot.storage.models import WhatsAppInbox
+from tests.bot_runner import running_bot
 from tests.fake_telegram import serve_asgi
+from tests.settings import make_settings
 
-VERSION, PHONE_NUMBER_ID, TOKEN = "v21.0", "109876543210", "EAAG-test-token"
+VERSION, PHONE_NUMBER_ID, TOKEN = "v25.0", "109876543210", "EAAG-test-token"
 APP_SECRET, VERIFY_TOKEN = "meta-app-secret", "verify-me"
 DOCUMENT_TYPES = {"text/plain", "application/pdf", "application/vnd.ms-excel"}
 IMAGE_TYPES = {"image/png", "image/jpeg"}
 APPROVED = {  # (name, language): number of body parameters
     ("sportello_avviso", "it"): 1,
     ("sportello_notice", "en"): 1,
-    ("sportello_promemoria", "it"): 1,
+    ("sportello_evento", "it"): 3,
+    ("sportello_event", "en"): 3,
+    ("sportello_richiamata", "it"): 2,
 }
+FAILURE_STATUS = {130429: 429, 131000: 500}  # HTTP status of an injected failure; else 400
 _ids = itertools.count(1)
 
 
@@ -84,7 +89,7 @@ class Seen:
         action = self.body["interactive"]["action"]
         if "buttons" in action:
             return [b["reply"] for b in action["buttons"]]
-        return [row for section in action["sections"] for row in section["rows"]]
+        return [row for section in action.get("sections", ()) for row in section["rows"]]
 
     @property
     def labels(self) -> list[str]:
@@ -110,10 +115,13 @@ class FakeWhatsApp:
     media: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
     last_inbound: dict[str, datetime] = field(default_factory=dict)
     failures: list[int] = field(default_factory=list)  # codes to answer the next sends with
+    aliases: dict[str, str] = field(default_factory=dict)  # a BSUID -> the person's inbox
+    marked_read: list[dict[str, Any]] = field(default_factory=list)  # read + typing requests
     calls: int = 0
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _http: httpx.AsyncClient | None = None
     _posting: set[asyncio.Task[Any]] = field(default_factory=set)
+    _arrived: dict[str, asyncio.Event] = field(default_factory=dict)
 
     async def __aenter__(self) -> FakeWhatsApp:
         app = Starlette(
@@ -125,8 +133,20 @@ class FakeWhatsApp:
             ]
         )
         self.base_url = await self._stack.enter_async_context(serve_asgi(app))
-        self._http = httpx.AsyncClient(timeout=10)
+        # Like Meta, keeps connections open (the default keeps 20: more users would reconnect).
+        self._http = httpx.AsyncClient(
+            timeout=10, limits=httpx.Limits(max_keepalive_connections=100)
+        )
         return self
+
+    async def received(self, who: str, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Waits until `who` (a number or a BSUID) has been sent `count` messages in all."""
+        key = self.aliases.get(who, who)
+        async with asyncio.timeout(timeout):
+            while len(self.inbox[key]) < count:
+                arrived = self._arrived.setdefault(key, asyncio.Event())
+                await arrived.wait()
+                arrived.clear()
 
     async def __aexit__(self, *_exc: object) -> None:
         if self._posting:
@@ -171,8 +191,9 @@ class FakeWhatsApp:
             "id": message_id,
             "status": state,
             "timestamp": str(int(self.clock().timestamp())),
-            "recipient_id": self.ids.get(message_id, ""),
         }
+        address = self.ids.get(message_id, "")
+        status["recipient_user_id" if "." in address else "recipient_id"] = address
         if code is not None:
             status["errors"] = [{"code": code, "title": f"error {code}"}]
         return {"statuses": [status]}
@@ -185,30 +206,36 @@ class FakeWhatsApp:
     # The Graph API -------------------------------------------------------------------
 
     async def _messages(self, request: Request) -> Response:
-        self.calls += 1
         body = await request.json()
+        if body.get("status") == "read":  # blue ticks and "typing…"
+            self.marked_read.append(body)
+            return JSONResponse({"success": True})
+        self.calls += 1
         try:
             self._check_auth(request)
-            if self.failures:
+            if self.failures:  # told to fail: not a refusal of a bad request
                 code = self.failures.pop(0)
-                raise Refused(code, f"error {code}", 429 if code == 130429 else 400)
-            to = str(body.get("to", ""))
+                return _error(Refused(code, f"error {code}", FAILURE_STATUS.get(code, 400)))
+            address = str(body.get("to") or body.get("recipient") or "")
+            to = self.aliases.get(address, address)
             check_message(body, self.media)
         except Refused as refused:
             if refused.code not in (130429, 131056, 131047):
                 self.refused.append((body, str(refused)))
             return _error(refused)
         message_id = wamid()
-        self.ids[message_id] = to
+        self.ids[message_id] = address
         opened = self.last_inbound.get(to)
         closed = opened is None or self.clock() - opened > self.window
         if closed and body["type"] != "template":
             self._later(self.notify(self.status(message_id, "failed", 131047)))
         else:
             self.inbox[to].append(Seen(body))
+            if to in self._arrived:  # someone waits for it: only they wake
+                self._arrived[to].set()
             if self.statuses:
                 self._later(self.notify(self.status(message_id, "delivered")))
-        contact = {"input": to, "wa_id": to}
+        contact = {"input": address, "wa_id" if address == to else "user_id": address}
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",
@@ -306,8 +333,10 @@ def envelope(value: dict[str, Any]) -> dict[str, Any]:
 
 def check_message(body: dict[str, Any], media: dict[str, Any]) -> None:
     """Refuses what WhatsApp refuses."""
-    if body.get("messaging_product") != "whatsapp" or not body.get("to"):
-        raise Refused(100, "messaging_product and to are required")
+    if body.get("messaging_product") != "whatsapp" or not (body.get("to") or body.get("recipient")):
+        raise Refused(100, "messaging_product and to (or recipient) are required")
+    if body.get("to") and body.get("recipient"):
+        raise Refused(100, "to and recipient: one or the other")
     kind = body.get("type")
     if kind == "text":
         _length(body["text"]["body"], 4096, "text body")
@@ -349,6 +378,11 @@ def _check_interactive(interactive: dict[str, Any]) -> None:
                 _length(row["description"], 72, "row description")
         if len({row["id"] for row in rows}) < len(rows):
             raise Refused(131009, "row ids must be unique")
+    elif interactive["type"] == "cta_url":
+        parameters = action["parameters"]
+        _length(parameters["display_text"], 20, "link button text")
+        if action.get("name") != "cta_url" or not parameters["url"].startswith(("http", "tel")):
+            raise Refused(131009, "cta_url: name cta_url and an http(s) url")
     else:
         raise Refused(100, "unknown interactive type")
 
@@ -373,17 +407,29 @@ def _length(value: str, limit: int, what: str) -> None:
 
 @dataclass
 class Phone:
-    """A WhatsApp user: writes and taps, then reads what the bot answered once it is done."""
+    """A WhatsApp user: writes and taps, then reads what the bot answered once it is done.
+    Since 2026 a user has a BSUID (`user_id`); one with a username may hide their number
+    (`wa_id` empty)."""
 
     fake: FakeWhatsApp
     wa_id: str
     name: str
     settled: Callable[[str], Awaitable[None]]  # waits until the bot handled a message id
     read: int = 0
+    user_id: str = ""
+    username: str = ""
+
+    def __post_init__(self) -> None:
+        if self.user_id:
+            self.fake.aliases[self.user_id] = self.inbox_key
+
+    @property
+    def inbox_key(self) -> str:
+        return self.wa_id or self.user_id
 
     @property
     def seen(self) -> list[Seen]:
-        return self.fake.inbox[self.wa_id]
+        return self.fake.inbox[self.inbox_key]
 
     async def says(self, text: str) -> list[Seen]:
         return await self._send({"type": "text", "text": {"body": text}})
@@ -398,6 +444,13 @@ class Phone:
                     if label in shown if exact else any(label in text for text in shown):
                         return await self._tap(message, choice)
         raise AssertionError(f"no {label!r} among {[m.labels for m in self.seen]}")
+
+    async def goes(self, command: str, *labels: str) -> list[Seen]:
+        """Writes a command, then taps these labels in turn; what the last tap brought."""
+        seen = await self.says(command)
+        for label in labels:
+            seen = await self.taps(label)
+        return seen
 
     async def _tap(self, message: Seen, choice: dict[str, str]) -> list[Seen]:
         kind = "button_reply" if message.kind == "interactive:button" else "list_reply"
@@ -417,16 +470,21 @@ class Phone:
     async def _send(self, content: dict[str, Any]) -> list[Seen]:
         message_id = wamid()
         message = {
-            "from": self.wa_id,
             "id": message_id,
             "timestamp": str(int(self.fake.clock().timestamp())),
+            **self._ids("from", "from_user_id"),
             **content,
         }
-        contact = {"profile": {"name": self.name}, "wa_id": self.wa_id}
-        self.fake.user_wrote(self.wa_id)
+        profile = {"name": self.name, **({"username": self.username} if self.username else {})}
+        contact = {"profile": profile, **self._ids("wa_id", "user_id")}
+        self.fake.user_wrote(self.inbox_key)
         assert await self.fake.notify({"contacts": [contact], "messages": [message]}) == 200
         await self.settled(message_id)
         return self.new()
+
+    def _ids(self, phone_field: str, bsuid_field: str) -> dict[str, str]:
+        ids = {phone_field: self.wa_id, bsuid_field: self.user_id}
+        return {name: value for name, value in ids.items() if value}
 
     def new(self) -> list[Seen]:
         """What arrived since the last look."""
@@ -444,8 +502,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def phone(fake: FakeWhatsApp, app: App, wa_id: str, name: str) -> Phone:
-    return Phone(fake, wa_id, name, lambda message_id: handled(app, message_id))
+@asynccontextmanager
+async def on_whatsapp(
+    fake: FakeWhatsApp, database_url: str, clock: Callable[[], datetime], **extra: object
+) -> AsyncIterator[App]:
+    """Sportello running on the fake Graph API (no gap between queued messages to a user)."""
+    settings = make_settings(
+        database_url,
+        quiet_hours="off",
+        whatsapp_chat_gap=0,
+        **{**fake.settings(free_port()), **extra},
+    )
+    async with running_bot(settings, clock) as running:  # type: ignore[arg-type]
+        yield running
+
+
+def phone(fake: FakeWhatsApp, app: App, wa_id: str, name: str, **ids: str) -> Phone:
+    """A user by phone number (`wa_id`), and with `user_id=` (BSUID), `username=`."""
+    return Phone(fake, wa_id, name, lambda message_id: handled(app, message_id), **ids)
 
 
 async def handled(app: App, key: str) -> None:

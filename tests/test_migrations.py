@@ -58,3 +58,32 @@ def test_models_and_migrations_agree(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
     database.dispose()
+
+
+def test_whatsapp_users_keyed_by_number_keep_it_as_their_phone(database_url: str) -> None:
+    """0013: a WhatsApp user from before BSUIDs is found by their number from then on."""
+    from sqlalchemy import text
+
+    database = Database(database_url)
+    database.upgrade("0008")
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, channel, external_id, chat_id, name, locale,"
+                " locale_chosen, created_at, last_seen_at) VALUES (1, 'whatsapp',"
+                " '393331234567', '393331234567', 'Anna', 'it', false, :now, :now)"
+            ),
+            {"now": "2026-11-01 10:00:00+00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO whatsapp_contacts (user_id, last_inbound_at, choices)"
+                " VALUES (1, :now, '[]')"
+            ),
+            {"now": "2026-11-01 10:00:00+00:00"},
+        )
+    database.upgrade()
+    with database.engine.connect() as connection:
+        row = connection.execute(text("SELECT phone, bsuid FROM whatsapp_contacts")).one()
+    assert tuple(row) == ("393331234567", None)
+    database.dispose()

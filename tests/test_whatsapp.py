@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.channels.whatsapp import inbox
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.config import ConfigError, Settings
 from bot.storage.models import WhatsAppInbox
@@ -139,3 +140,56 @@ async def test_photos_locations_and_contacts_get_an_answer(wa: FakeWhatsApp, app
     assert place[0].text.startswith("Grazie, ma non uso la posizione.")
     assert contact[0].text.startswith("Grazie, ma in questo momento non mi serve un contatto")
     assert anna.new() == []
+
+
+async def test_each_message_is_marked_read_with_typing_while_answered(
+    wa: FakeWhatsApp, app: App
+) -> None:
+    anna = phone(wa, app, ANNA, "Anna Rossi")
+    await anna.says("ciao")
+    await anna.says("menu")
+    assert len(wa.marked_read) == 2
+    assert all(m["typing_indicator"] == {"type": "text"} for m in wa.marked_read)
+    with app.database.transaction() as session:
+        keys = session.scalars(select(WhatsAppInbox.key).order_by(WhatsAppInbox.id)).all()
+    assert [m["message_id"] for m in wa.marked_read] == keys
+
+
+async def test_items_stored_by_another_instance_wake_this_one(
+    wa: FakeWhatsApp, app: App, clock: Clock
+) -> None:
+    """PostgreSQL: another instance's webhook leaves items for anyone and notifies; SQLite has
+    one instance, whose webhook hands items over in-process."""
+    if app.database.is_sqlite:
+        pytest.skip("one instance on SQLite")
+    anna = phone(wa, app, ANNA, "Anna Rossi")
+    await anna.says("ciao")
+    message = {"from": ANNA, "id": "wamid.elsewhere", "timestamp": "1", "type": "text"}
+    item = {"message": {**message, "text": {"body": "menu"}}, "name": "Anna", "contact": {}}
+    with app.database.transaction() as session:  # as another instance's webhook does
+        inbox.store(session, [("wamid.elsewhere", item)], clock(), claim=False)
+    await handled(app, "wamid.elsewhere")  # long before the idle worker's own look (30 s)
+    assert anna.new()[-1].kind == "interactive:list"
+
+
+async def test_a_staff_reply_from_the_business_app_silences_the_bot(
+    wa: FakeWhatsApp, app: App, clock: Clock
+) -> None:
+    anna = phone(wa, app, ANNA, "Anna Rossi")
+    await anna.says("ciao")
+    echo = {
+        "from": "390121000000",  # SMP's number, from the WhatsApp Business app
+        "to": ANNA,
+        "id": "wamid.from-the-app",
+        "timestamp": str(int(clock().timestamp())),
+        "type": "text",
+        "text": {"body": "Buongiorno Anna, sono Giulia: la chiamo tra poco."},
+    }
+    assert await wa.notify({"message_echoes": [echo]}) == 200
+    await handled(app, "echo:wamid.from-the-app")
+    read = len(wa.marked_read)
+    assert await anna.says("grazie, aspetto") == []  # Giulia answers, not the bot
+    assert len(wa.marked_read) == read  # still unread in Giulia's app
+    clock.advance(minutes=31)  # WHATSAPP_STAFF_PAUSE, 30 minutes by default
+    [menu] = await anna.says("menu")
+    assert menu.kind == "interactive:list"

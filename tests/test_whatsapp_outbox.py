@@ -14,9 +14,7 @@ from bot.storage.models import OutboxMessage, WhatsAppSent
 from bot.values.markup import text
 from bot.values.messages import Address, Delivery, Reply
 from tests.booking_world import Clock
-from tests.bot_runner import running_bot
-from tests.fake_whatsapp import FakeWhatsApp, Phone, free_port, phone
-from tests.settings import make_settings
+from tests.fake_whatsapp import FakeWhatsApp, Phone, on_whatsapp, phone
 
 ANNA, BOB = "393331234567", "447700900123"
 NEWS = "📣 Seminario: welfare aziendale 2027\nGiovedì alle 18:30, sala consiliare."
@@ -24,10 +22,7 @@ NEWS = "📣 Seminario: welfare aziendale 2027\nGiovedì alle 18:30, sala consil
 
 @pytest.fixture
 async def app(wa: FakeWhatsApp, database_url: str, clock: Clock) -> AsyncIterator[App]:
-    settings = make_settings(
-        database_url, quiet_hours="off", whatsapp_chat_gap=0, **wa.settings(free_port())
-    )
-    async with running_bot(settings, clock) as running:
+    async with on_whatsapp(wa, database_url, clock) as running:
         yield running
 
 
@@ -79,8 +74,8 @@ async def test_outside_the_window_a_template_or_nothing(
     await bob.says("hello")
     bob.new()
     clock.advance(hours=25)
-    queue(app, clock, ANNA, "announcement")
-    queue(app, clock, BOB, "announcement")
+    queue(app, clock, ANNA, "broadcast")
+    queue(app, clock, BOB, "broadcast")
     queue(app, clock, ANNA, "alert")  # a kind with no template: skipped, never a bad request
     await app.outbox.drain()
     [template] = anna.new()
@@ -93,7 +88,7 @@ async def test_outside_the_window_a_template_or_nothing(
         done = outbox.progress(session, "news")
     assert (done.total, done.sent, done.skipped, done.waiting) == (3, 2, 1, 0)
     await anna.says("grazie, mi interessa")  # the window opens again: free form
-    queue(app, clock, ANNA, "announcement", "Di nuovo libero")
+    queue(app, clock, ANNA, "broadcast", "Di nuovo libero")
     await app.outbox.drain()
     assert anna.new()[-1].text == "Di nuovo libero"
 

@@ -16,6 +16,7 @@ from bot.channels.whatsapp.render import (
 from bot.values.markup import bold, text
 from bot.values.messages import Button, Document, Kind, Reply, rows
 
+SITE = "https://smp.example.org"
 WORDING = Wording("Scegli", "Rispondi con il numero.", {"✖️ Annulla la richiamata": "✖️ Annulla"})
 
 
@@ -73,10 +74,24 @@ def test_a_long_body_goes_first_on_its_own() -> None:
     assert f"{head}\n{body}" == summary  # nothing lost, cut at a line
 
 
-def test_links_become_text_and_typed_words_become_commands() -> None:
-    reply = Reply(text("Il modulo"), rows(Button("Apri", url="https://smp.example.org")))
+def test_a_single_link_is_a_link_button_beside_others_text() -> None:
+    reply = Reply(text("Il modulo"), rows(Button("Apri il modulo di iscrizione", url=SITE)))
     [part] = render(reply, WORDING).parts
-    assert part.body["text"]["body"] == "Il modulo\n\n🔗 Apri: https://smp.example.org"
+    assert part.body["interactive"] == {
+        "type": "cta_url",
+        "body": {"text": "Il modulo"},
+        "action": {
+            "name": "cta_url",
+            "parameters": {"display_text": "Apri il modulo di…", "url": SITE},
+        },
+    }
+    both = Reply(text("Il modulo"), rows(Button("Apri", url=SITE), Button("Indietro", "back")))
+    [buttons] = render(both, WORDING).parts
+    assert buttons.body["interactive"]["type"] == "button"
+    assert buttons.body["interactive"]["body"]["text"] == f"Il modulo\n\n🔗 Apri: {SITE}"
+
+
+def test_typed_words_become_commands() -> None:
     assert typed("STOP")["command"] == "disiscriviti"
     assert typed("Basta!")["command"] == "disiscriviti"
     assert typed("Menu")["command"] == "menu"

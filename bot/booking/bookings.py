@@ -12,7 +12,7 @@ from bot.core import menu
 from bot.core.turn import Stale, Turn
 from bot.delivery.reminders import Due
 from bot.storage.models import Booking
-from bot.values.i18n import _, format_moment, format_time
+from bot.values.i18n import _, format_day, format_moment, format_time
 from bot.values.markup import bold, join
 from bot.values.messages import Answer, Outbound, Reply, rows, say
 
@@ -104,7 +104,8 @@ class UserBookings:
                 moment=format_moment(booking.starts_at)
             )
         body = join([bold(head), describe(booking, self.setup)])
-        return Reply(body, move_or_cancel(due.signer, booking))
+        when = (("date", format_day(booking.starts_at)), ("time", format_time(booking.starts_at)))
+        return Reply(body, move_or_cancel(due.signer, booking), fields=when)
 
     def forget(self, turn: Turn) -> Answer:
         """Before erasure: the person's future calls are off, and staff are told."""

@@ -28,6 +28,7 @@ class Operator(Strict):
     id: Id
     name: str = Field(min_length=1, max_length=64)
     telegram_id: int = Field(gt=0)
+    whatsapp: str | None = None  # their STAFF_WHATSAPP_IDS entry, to take calls on WhatsApp
     video_link: HttpUrl | None = None
     hours: dict[str, list[Span]]
 
@@ -79,6 +80,9 @@ class BookingSetup(Strict):
 
     def operator(self, operator_id: str) -> Operator:
         return next(o for o in self.operators if o.id == operator_id)
+
+    def operator_by_whatsapp(self, ids: set[str]) -> Operator | None:
+        return next((o for o in self.operators if o.whatsapp and o.whatsapp in ids), None)
 
     def operator_by_telegram(self, telegram_id: int) -> Operator | None:
         return next((o for o in self.operators if o.telegram_id == telegram_id), None)

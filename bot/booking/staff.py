@@ -148,8 +148,9 @@ class StaffCards:
 
     def on_take(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         booking = self._open_booking(turn, args)
-        me = turn.inbound.sender.platform_id
-        assert me is not None
+        me = self._me(turn)
+        if me is None:  # on WhatsApp, staff who are not an operator
+            return Answer(notice=_("Solo gli operatori possono prendere una chiamata."))
         if booking.operator_id != me:
             try:
                 with turn.session.begin_nested():
@@ -206,8 +207,17 @@ class StaffCards:
             raise Stale
         return booking
 
+    def _me(self, turn: Turn) -> int | None:
+        """The staff member's Telegram id, or that of the operator they are on WhatsApp."""
+        sender = turn.inbound.sender
+        if sender.platform_id is not None:
+            return sender.platform_id
+        ids = {sender.id, (sender.phone or "").lstrip("+"), *sender.aliases}
+        operator = self.setup.operator_by_whatsapp(ids)
+        return operator.telegram_id if operator else None
+
     def _close_as(self, turn: Turn, booking: Booking, status: str) -> None:
-        booking.taken_by = turn.inbound.sender.platform_id
+        booking.taken_by = self._me(turn)
         booking_store.close(turn.session, booking, status, turn.now, "staff")
 
     def _tell_user(

@@ -33,7 +33,9 @@ class Turn:
 
     @property
     def is_staff(self) -> bool:
-        return self.settings.is_staff(self.inbound.sender.platform_id)
+        sender = self.inbound.sender
+        ids = (sender.id, sender.phone or "", *sender.aliases)
+        return self.settings.is_staff_sender(self.inbound.channel, sender.platform_id, *ids)
 
     def follow(self, action: str, *args: str) -> Answer:
         """Continues with a button's action, as if the user had pressed it."""

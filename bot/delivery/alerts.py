@@ -23,11 +23,30 @@ def error_kind(error: Exception) -> str:
     return f"{type(error).__name__}@{where}"[:128]
 
 
+def nowhere_to_go(settings: Settings) -> str | None:
+    """One line for the log when staff notices could reach no one on the channels served."""
+    telegram = settings.telegram_bot_token is not None
+    whatsapp = settings.whatsapp_access_token is not None
+    on_telegram = telegram and (settings.staff_chat_id is not None or settings.staff_user_ids)
+    on_whatsapp = whatsapp and settings.staff_whatsapp_ids
+    if on_telegram or on_whatsapp or not (telegram or whatsapp):
+        return None
+    return (
+        "staff: alerts, booking cards and delivery reports have nowhere to go: set "
+        + ("STAFF_CHAT_ID or STAFF_USER_IDS (Telegram)" if telegram else "")
+        + (" or " if telegram and whatsapp else "")
+        + ("STAFF_WHATSAPP_IDS (WhatsApp)" if whatsapp else "")
+    )
+
+
 def staff_addresses(settings: Settings) -> list[Address]:
-    """The staff group if there is one, otherwise each staff member privately."""
+    """The staff group if there is one, otherwise each staff member privately; and each
+    staff member on WhatsApp (which has no groups for bots)."""
+    on_whatsapp = [Address("whatsapp", i) for i in sorted(settings.staff_whatsapp_ids)]
     if settings.staff_chat_id is not None:
-        return [Address("telegram", str(settings.staff_chat_id))]
-    return [Address("telegram", str(user_id)) for user_id in sorted(settings.staff_user_ids)]
+        return [Address("telegram", str(settings.staff_chat_id)), *on_whatsapp]
+    on_telegram = [Address("telegram", str(user_id)) for user_id in sorted(settings.staff_user_ids)]
+    return [*on_telegram, *on_whatsapp]
 
 
 def raise_alert(

@@ -25,6 +25,7 @@ def _encode(message: Outbound) -> dict[str, Any]:
             "buttons": [[[b.label, b.payload, b.url] for b in row] for row in message.buttons],
             "request_contact": message.request_contact,
             "close_keyboard": message.close_keyboard,
+            **({"fields": [list(pair) for pair in message.fields]} if message.fields else {}),
         }
     kind = "document" if isinstance(message, Document) else "image"
     body: dict[str, Any] = {
@@ -48,6 +49,7 @@ def decode(body: dict[str, Any]) -> Outbound:
             body.get("request_contact"),
             bool(body.get("close_keyboard")),
             thread=thread,
+            fields=tuple((str(name), str(value)) for name, value in body.get("fields") or ()),
         )
     content = base64.b64decode(body["content"])
     caption = _unrich(body["caption"])

@@ -119,7 +119,12 @@ def announcement(
         return Reply(join([bold(_("❌ Evento annullato")), body(event, config)]), (), replace)
     footer = italic(_("Non vuoi più ricevere questi avvisi? /disiscriviti"))
     text = join([body(event, config, header, taken), choice_line(seat), footer])
-    return Reply(text, rsvp_keyboard(event, seat, button), replace)
+    return Reply(text, rsvp_keyboard(event, seat, button), replace, fields=template_fields(event))
+
+
+def template_fields(event: Event) -> tuple[tuple[str, str], ...]:
+    """What varies in the announcement's fixed-wording template: title, date, place."""
+    return (("title", event.title), ("date", when(event)), ("place", event.place or "-"))
 
 
 def calendar_file(

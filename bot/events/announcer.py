@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.delivery import outbox
+from bot.events import costs
 from bot.events.announcement import announcement, signed
 from bot.events.broadcaster import broadcast_message
 from bot.events.config import EventsConfig
@@ -125,7 +126,8 @@ class Announcer:
         )
         for user in users:
             with use_locale(user.locale, self.settings.zone):
-                message = Reply(broadcast_message(broadcast.text))
+                title = broadcast.text.strip().splitlines()[0] if broadcast.text.strip() else "-"
+                message = Reply(broadcast_message(broadcast.text), fields=(("title", title),))
             key = f"broadcast:{broadcast.id}:{user.id}"
             delivery = Delivery(
                 address_of(user), message, key, kind="broadcast", batch=f"broadcast:{broadcast.id}"
@@ -172,6 +174,9 @@ class Announcer:
                 line = _("Nessun iscritto corrisponde: non ho inviato niente.")
             else:
                 line = sent_line(done) + "."
-            text = join([bold(_("📊 Invio finito: «{title}»").format(title=title)), line])
+            kind = "announcement" if isinstance(item, Event) else "broadcast"
+            on_whatsapp = costs.report(session, self.settings, batch, kind)
+            head = bold(_("📊 Invio finito: «{title}»").format(title=title))
+            text = join([head, line, *filter(None, [on_whatsapp])])
         key = f"{batch}:report"
         outbox.enqueue(session, Delivery(staff_address(item.staff_chat), Reply(text), key), now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.turn import Turn
-from bot.events import questions
+from bot.events import costs, questions
 from bot.events.config import ALL, EventsConfig
 from bot.events.overview import quiet_note
 from bot.events.store import release
@@ -33,12 +33,14 @@ class Broadcaster:
     def review(self, turn: Turn) -> Answer:
         """The message as subscribers will read it, and how many will."""
         count = questions.recipients_line(questions.recipients(turn))
-        preview = Reply(broadcast_message(questions.draft(turn)["text"]))
+        chosen = questions.draft(turn)
+        on_whatsapp = costs.preview(turn, "broadcast", chosen["territories"], chosen["interests"])
+        preview = Reply(broadcast_message(chosen["text"]))
         keyboard = rows(
             turn.button(_("📣 Invia"), "es_send", "1"),
             turn.button(_("✖️ Annulla"), "es_quit"),
         )
-        note = join([bold(_("Anteprima qui sopra.")), count])
+        note = join([bold(_("Anteprima qui sopra.")), count, *filter(None, [on_whatsapp])])
         return Answer((preview, Reply(note, keyboard)))
 
     def on_send(self, turn: Turn, args: tuple[str, ...]) -> Answer:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.turn import Stale, Turn
-from bot.events import questions
+from bot.events import costs, questions
 from bot.events.announcement import announcement, preview_button
 from bot.events.config import EventsConfig
 from bot.events.store import SCHEDULED, release
@@ -52,6 +52,8 @@ class Planner:
         """The announcement as subscribers will see it, and the reminders to pick."""
         draft = questions.draft(turn)
         count = questions.recipients_line(questions.recipients(turn))
+        territories, interests = draft["territories"], draft["interests"]
+        on_whatsapp = costs.preview(turn, "announcement", territories, interests)
         event = draft_event(draft)
         preview = announcement(event, self.config, preview_button(turn))
         toggles = [
@@ -72,6 +74,7 @@ class Planner:
             [
                 bold(_("Anteprima: così lo vedranno gli iscritti.")),
                 count,
+                *filter(None, [on_whatsapp]),
                 _("Promemoria (tocca per togliere o rimettere):"),
             ]
         )

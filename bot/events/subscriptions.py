@@ -46,6 +46,11 @@ def count_subscribers(
     return sum(1 for _user in _all_targeted(session, territories, interests))
 
 
+def targeted(session: Session, territories: Sequence[str], interests: Sequence[str]) -> list[int]:
+    """The user ids of every targeted subscriber."""
+    return list(_all_targeted(session, territories, interests))
+
+
 def _all_targeted(
     session: Session, territories: Sequence[str], interests: Sequence[str]
 ) -> Iterator[int]:
@@ -85,6 +90,23 @@ def unsubscribe(session: Session, user_id: int) -> bool:
 def on_blocked(session: Session, user_id: int) -> None:
     """The outbox's hook for a user who blocked the bot: no more announcements to them."""
     unsubscribe(session, user_id)
+
+
+def on_marketing_stopped(session: Session, user_id: int) -> None:
+    """WhatsApp's hook for a user who stopped marketing messages (131050): no more
+    announcements or broadcasts; their RSVPs and reminders stay."""
+    found = session.get(Subscription, user_id)
+    if found is not None:
+        found.active = False
+    session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.state == "queued",
+            OutboxMessage.kind.in_(("announcement", "broadcast")),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 class Subscriptions:

@@ -431,14 +431,20 @@ class WhatsAppInbox(Base):
 
 
 class WhatsAppContact(Base):
-    """What the WhatsApp channel knows of a user: when their 24-hour window opened last,
-    and the numbered choices last offered as text (more than ten buttons)."""
+    """What the WhatsApp channel knows of a user: their identifiers (business-scoped user id,
+    phone number, username: each optional), when their 24-hour window opened last, and the
+    numbered choices last offered as text (more than ten buttons)."""
 
     __tablename__ = "whatsapp_contacts"
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+    bsuid: Mapped[str | None] = mapped_column(String(160), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    # A person answered from the WhatsApp Business app (shared number): the bot keeps quiet.
+    silent_until: Mapped[datetime | None] = mapped_column()
     last_inbound_at: Mapped[datetime] = mapped_column(default=utcnow)
     choices: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
@@ -451,6 +457,7 @@ class WhatsAppSent(Base):
     wamid: Mapped[str] = mapped_column(String(200), primary_key=True)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="accepted")
+    template: Mapped[bool] = mapped_column(default=False)  # a paid template, not free-form
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -27,6 +27,7 @@ class Sender:
     language_code: str | None = None
     platform_id: int | None = None  # numeric Telegram user id, used for the staff list
     phone: str | None = None  # the number the channel knows (WhatsApp), offered when booking
+    aliases: tuple[str, ...] = ()  # other ids the channel knows them by (WhatsApp: BSUID)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ class Reply:
     close_keyboard: bool = False  # hides a "share my number" key left open (no buttons then)
     typed: bool = False  # the answer is typed (a number, a text): typed digits press no button
     thread: Thread | None = None
+    # What varies in a platform's fixed-wording template (WhatsApp outside the 24-hour window):
+    # an event's title, date and place; a call's date and time.
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_handoff"
-down_revision: str | None = "0011_conversations"
+down_revision: str | None = "0013_whatsapp_ids"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

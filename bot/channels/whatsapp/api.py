@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.whatsapp.identity import is_bsuid
 from bot.channels.whatsapp.render import Upload
 from bot.config import Settings
 
@@ -15,8 +16,10 @@ THROUGHPUT = 130429  # too many messages a second from this number
 PAIR_RATE = 131056  # too many messages to the same user
 SPAM_RATE = 131048
 RATE_CODES = frozenset({THROUGHPUT, PAIR_RATE, SPAM_RATE, 4, 80007})
+MARKETING_CAP = 131049  # Meta's cap on marketing messages to this user: skipped, not retried
+MARKETING_STOPPED = 131050  # the user stopped marketing messages from us
 # The user cannot receive this message (not on WhatsApp, blocked us, unsupported app).
-UNDELIVERABLE = frozenset({131026, 131049, 131050, 131021})
+UNDELIVERABLE = frozenset({131026, MARKETING_CAP, MARKETING_STOPPED, 131021})
 
 
 class GraphError(Exception):
@@ -44,9 +47,20 @@ class GraphClient:
 
     async def send(self, to: str, body: dict[str, Any]) -> str:
         """Sends one message; returns its WhatsApp message id."""
-        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+        field = "recipient" if is_bsuid(to) else "to"  # a BSUID when there is no number
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", field: to}
         answer = await self._call("messages", json={**payload, **body})
         return str(answer["messages"][0]["id"])
+
+    async def mark_read(self, message_id: str) -> None:
+        """Blue ticks on the user's message, and "typing…" until the answer (25 s at most)."""
+        body = {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": message_id,
+            "typing_indicator": {"type": "text"},
+        }
+        await self._call("messages", json=body)
 
     async def upload(self, upload: Upload) -> str:
         """Uploads a file; returns the media id to send it with."""

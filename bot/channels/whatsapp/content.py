@@ -11,7 +11,9 @@ import yaml
 
 from bot.config import ConfigError
 
-PARAM_SOURCES = ("title", "text")  # what a template parameter is taken from
+# A template parameter names a value of the message: its first line (title) or its whole text
+# (text), unless the message gives its own values (an event's title, date and place; a call's
+# date and time: Reply.fields). A message without a value its template needs is skipped.
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,12 @@ def _templates(data: Mapping[str, Any]) -> dict[tuple[str, str], Template]:
     templates = {}
     for kind, per_language in data.items():
         for locale, spec in per_language.items():
-            params = tuple(spec.get("params") or ())
-            unknown = [p for p in params if p not in PARAM_SOURCES]
+            if locale == "category":  # marketing or utility: what Meta charges (costs)
+                continue
+            params = tuple(str(p) for p in spec.get("params") or ())
+            unknown = [p for p in params if not p.isidentifier()]
             if unknown:
-                raise ValueError(f"templates.{kind}.{locale}: unknown params {unknown}")
+                raise ValueError(f"templates.{kind}.{locale}: params must be names, not {unknown}")
             templates[(str(kind), str(locale))] = Template(
                 str(spec["name"]), str(spec.get("language", locale)), params
             )

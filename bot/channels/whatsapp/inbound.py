@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.channels.whatsapp.identity import contact_of
 from bot.channels.whatsapp.render import Choice, match_choice
 from bot.values.messages import Contact, Inbound, Kind, Media, Sender
 
@@ -22,6 +23,8 @@ WORDS = {
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker", "unsupported", "order")
 # A first guess at the language from the country code; the user can change it (/lingua).
 LANGUAGE_BY_PREFIX = (("33", "fr"), ("44", "en"), ("1", "en"), ("353", "en"), ("61", "en"))
+# The same guess from a BSUID's country ("FR.1502…"), when there is no phone number.
+LANGUAGE_BY_COUNTRY = {"FR": "fr", "GB": "en", "US": "en", "IE": "en", "AU": "en", "CA": "en"}
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -36,37 +39,44 @@ def items(notification: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     for entry in notification.get("entry") or ():
         for change in entry.get("changes") or ():
             value = change.get("value") or {}
-            names = {
-                c.get("wa_id"): (c.get("profile") or {}).get("name", "")
-                for c in value.get("contacts") or ()
-            }
             for message in value.get("messages") or ():
-                name = names.get(message.get("from"), "")
-                found.append((str(message["id"]), {"message": message, "name": name}))
+                contact = contact_of(value, message)
+                name = (contact.get("profile") or {}).get("name", "")
+                body = {"message": message, "name": name, "contact": contact}
+                found.append((str(message["id"]), body))
+            for echo in value.get("message_echoes") or ():  # sent from the Business app
+                found.append((f"echo:{echo['id']}", {"echo": echo}))
             for status in value.get("statuses") or ():
                 found.append((f"{status['id']}:{status['status']}", {"status": status}))
     return found
 
 
-def sender_of(wa_id: str, name: str) -> Sender:
-    language = next((lang for prefix, lang in LANGUAGE_BY_PREFIX if wa_id.startswith(prefix)), None)
-    return Sender(wa_id, name, language, None, "+" + wa_id)
+def sender_of(key: str, name: str, phone: str | None = None, bsuid: str | None = None) -> Sender:
+    """The sender for the core: their key, their number only when WhatsApp gave it."""
+    aliases = (bsuid,) if bsuid else ()
+    if phone:
+        found = (lang for prefix, lang in LANGUAGE_BY_PREFIX if phone.startswith(prefix))
+        return Sender(key, name, next(found, None), None, "+" + phone, aliases)
+    language = LANGUAGE_BY_COUNTRY.get(key.split(".")[0])
+    return Sender(key, name, language, None, None, aliases)
 
 
 def to_inbound(
-    message: dict[str, Any], name: str, first: bool, choices: Sequence[Choice] = ()
+    message: dict[str, Any],
+    sender: Sender,
+    first: bool,
+    choices: Sequence[Choice] = (),
 ) -> Inbound | None:
     """One message as an inbound value; `first`: the user's very first message (→ /start)."""
-    wa_id = str(message["from"])
     base: dict[str, Any] = {
         "channel": CHANNEL,
-        "sender": sender_of(wa_id, name),
-        "chat_id": wa_id,
+        "sender": sender,
+        "chat_id": sender.id,
         "event_id": event_id(str(message["id"])),
     }
     if first:
         return Inbound(kind=Kind.COMMAND, text="/start", command="start", **base)
-    content = _content(message, wa_id, choices)
+    content = _content(message, sender, choices)
     return Inbound(**content, **base) if content is not None else None
 
 
@@ -76,7 +86,7 @@ def event_id(wamid: str) -> str:
 
 
 def _content(
-    message: dict[str, Any], wa_id: str, choices: Sequence[Choice]
+    message: dict[str, Any], sender: Sender, choices: Sequence[Choice]
 ) -> dict[str, Any] | None:
     kind = message.get("type")
     if kind == "text":
@@ -88,7 +98,7 @@ def _content(
     if kind == "button":  # a template's quick reply: its text, as if typed
         return typed(str((message.get("button") or {}).get("text", "")), choices)
     if kind == "contacts":
-        return {"kind": Kind.CONTACT, "contact": _contact(message, wa_id)}
+        return {"kind": Kind.CONTACT, "contact": _contact(message, sender)}
     if kind == "location":
         return {"kind": Kind.LOCATION}
     if kind in MEDIA_TYPES:
@@ -129,10 +139,12 @@ def _interactive_reply(interactive: dict[str, Any]) -> str:
     return str(reply.get("id", ""))
 
 
-def _contact(message: dict[str, Any], wa_id: str) -> Contact:
+def _contact(message: dict[str, Any], sender: Sender) -> Contact:
+    """A shared contact card; it is the sender's own when its WhatsApp number is theirs."""
     card = (message.get("contacts") or [{}])[0]
     phones = card.get("phones") or [{}]
     phone = phones[0]
-    owner = wa_id if phone.get("wa_id") == wa_id else phone.get("wa_id")
+    own = sender.phone is not None and "+" + str(phone.get("wa_id")) == sender.phone
+    owner = sender.id if own else phone.get("wa_id")
     name = (card.get("name") or {}).get("formatted_name", "")
     return Contact(str(phone.get("phone") or phone.get("wa_id") or ""), owner, name)

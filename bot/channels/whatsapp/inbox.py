@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -13,22 +13,30 @@ from sqlalchemy.orm import Session
 from bot.storage.models import WhatsAppInbox
 
 CLAIM_EXPIRES = timedelta(minutes=5)  # a worker that died: its items are taken again
+CHANNEL = "whatsapp_inbox"  # PostgreSQL's notification channel: new items for any instance
 KEEP = timedelta(days=8)  # Meta re-delivers for up to 7 days: ids are kept that long
 
 
-def store(session: Session, items: list[tuple[str, dict[str, Any]]], now: datetime) -> int:
-    """Stores the items not seen before; returns how many were new."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    new = 0
+def store(
+    session: Session, items: list[tuple[str, dict[str, Any]]], now: datetime, claim: bool = False
+) -> list[tuple[int, dict[str, Any]]]:
+    """Stores the items not seen before and returns them; `claim`: taken by this instance's
+    worker at once, else left for any instance's (on PostgreSQL, woken by a notification)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    insert = postgresql_insert if postgresql else sqlite_insert
+    new = []
     for key, body in items:
         statement = (
             insert(WhatsAppInbox)
-            .values(key=key, body=body, received_at=now)
+            .values(key=key, body=body, received_at=now, claimed_at=now if claim else None)
             .on_conflict_do_nothing()
             .returning(WhatsAppInbox.id)
         )
-        new += session.execute(statement).first() is not None
+        row_id = session.execute(statement).scalar()
+        if row_id is not None:
+            new.append((row_id, body))
+    if new and postgresql and not claim:
+        session.execute(text(f"NOTIFY {CHANNEL}"))
     return new
 
 

@@ -139,11 +139,14 @@ def _text(body: str) -> Part:
 
 
 def render_reply(reply: Reply, wording: Wording) -> Rendered:
-    """Text, then buttons as WhatsApp can show them; links become text."""
+    """Text, then buttons as WhatsApp can show them: a single link as a link button, links
+    beside other buttons as text."""
     flat = [button for row in reply.buttons for button in row]
+    choices = [b for b in flat if not b.url and b.payload]
+    if len(flat) == 1 and flat[0].url:
+        return link_button(to_whatsapp(reply.text).strip(), flat[0])
     links = [f"🔗 {b.label}: {b.url}" for b in flat if b.url]
     text = "\n\n".join(t for t in (to_whatsapp(reply.text).strip(), "\n".join(links)) if t)
-    choices = [b for b in flat if not b.url and b.payload]
     if not choices:
         return Rendered(tuple(text_parts(text)))
     if len(choices) > MAX_ROWS:
@@ -152,6 +155,14 @@ def render_reply(reply: Reply, wording: Wording) -> Rendered:
     shorts = wording.short_labels or {}
     interactive = _buttons(body, choices, shorts) or _list(body, choices, shorts, wording)
     return Rendered((*text_parts(head), Part(interactive)), ())
+
+
+def link_button(text: str, link: Button) -> Rendered:
+    """A call-to-action URL button (`cta_url`): the label on the button, the address behind."""
+    head, body = _head_and_body(text)
+    parameters = {"display_text": fit(link.label, BUTTON_TITLE, {}), "url": link.url}
+    action = {"name": "cta_url", "parameters": parameters}
+    return Rendered((*text_parts(head), Part(_interactive("cta_url", body, action))))
 
 
 def numbered(text: str, choices: Sequence[Button], wording: Wording) -> Rendered:
@@ -275,11 +286,15 @@ def _image_type(filename: str) -> str:
 # Templates ----------------------------------------------------------------------------
 
 
-def template_body(template: Template, message: Outbound) -> dict[str, Any]:
-    """An approved template, its parameters taken from the message (one line each)."""
+def template_body(template: Template, message: Outbound) -> dict[str, Any] | None:
+    """An approved template, its parameters taken from the message (one line each); None when
+    the message lacks a value the template needs."""
     text = message.text.plain if isinstance(message, Reply) else message.caption.plain
-    values = {"title": _one_line(_first_line(text)), "text": _one_line(text)}
-    parameters = [{"type": "text", "text": values[source]} for source in template.params]
+    values = {"title": _first_line(text), "text": text}
+    values.update(message.fields if isinstance(message, Reply) else ())
+    if any(source not in values for source in template.params):
+        return None
+    parameters = [{"type": "text", "text": _one_line(values[s])} for s in template.params]
     content: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
     if parameters:
         content["components"] = [{"type": "body", "parameters": parameters}]

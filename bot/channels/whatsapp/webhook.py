@@ -3,11 +3,9 @@ stored in the inbox and answered 200 at once (the inbox worker handles them late
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +14,8 @@ from starlette.routing import Route
 
 from bot.channels.whatsapp import inbox
 from bot.channels.whatsapp.inbound import items, signature_ok
+from bot.channels.whatsapp.offload import Offload
+from bot.channels.whatsapp.worker import InboxWorker
 from bot.config import ConfigError, Settings
 from bot.core.desk import Clock
 from bot.storage.db import Database
@@ -25,19 +25,30 @@ PATH = "/whatsapp/webhook"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
+def app_secret(settings: Settings) -> str:
+    """The secret Meta signs notifications with: without it, no channel."""
+    if not settings.whatsapp_app_secret:
+        raise ConfigError("WHATSAPP_APP_SECRET: required to verify WhatsApp notifications")
+    return settings.whatsapp_app_secret
+
+
 class Webhook:
-    """GET and POST /whatsapp/webhook; `wake` tells the worker that items were stored."""
+    """GET and POST /whatsapp/webhook; stored items go to this instance's worker at once."""
 
     def __init__(
-        self, settings: Settings, database: Database, clock: Clock, wake: Callable[[], None]
+        self,
+        settings: Settings,
+        database: Database,
+        clock: Clock,
+        worker: InboxWorker,
+        offload: Offload,
     ) -> None:
-        if not settings.whatsapp_app_secret:
-            raise ConfigError("WHATSAPP_APP_SECRET: required to verify WhatsApp notifications")
         self.settings = settings
-        self.secret = settings.whatsapp_app_secret
+        self.secret = app_secret(settings)
+        self.offload = offload
         self.database = database
         self.clock = clock
-        self.wake = wake
+        self.worker = worker
 
     def routes(self) -> list[Route]:
         return [
@@ -70,10 +81,16 @@ class Webhook:
             log.warning("whatsapp: a signed notification that cannot be read")
             return PlainTextResponse("bad request", status_code=400)
         if found:
-            await asyncio.to_thread(self._store, found)
-            self.wake()
+            claim = self.worker.room > 0  # else left to any instance's worker
+            stored = await self.offload(self._store, found, claim)
+            if claim:
+                self.worker.take(stored)
+            else:
+                self.worker.wake()
         return Response(status_code=200)
 
-    def _store(self, found: list[tuple[str, dict[str, Any]]]) -> None:
+    def _store(
+        self, found: list[tuple[str, dict[str, Any]]], claim: bool
+    ) -> list[tuple[int, dict[str, Any]]]:
         with self.database.transaction() as session:
-            inbox.store(session, found, self.clock())
+            return inbox.store(session, found, self.clock(), claim)

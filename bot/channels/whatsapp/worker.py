@@ -10,28 +10,43 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import psycopg
+
 from bot.channels.whatsapp import inbox
+from bot.channels.whatsapp.identity import who
+from bot.channels.whatsapp.offload import Offload
 from bot.core.desk import Clock
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 64  # inbox items handled at once (each user's in order)
-OnMessage = Callable[[dict[str, Any], str], Awaitable[None]]  # (message, profile name)
-OnStatus = Callable[[dict[str, Any]], None]  # database work: runs on a thread
+PRUNE_EVERY = 3600  # seconds between two prunings of old inbox keys
+IDLE = 30.0  # seconds an idle worker sleeps unwoken: then it looks for expired claims
+OnMessage = Callable[[dict[str, Any]], Awaitable[None]]  # the item: message, name, contact
+OnStatus = Callable[[dict[str, Any]], None]  # a status or an echo: database work, on a thread
 
 
 class InboxWorker:
     """Hands each inbox item to `on_message` or `on_status`, then marks it done."""
 
     def __init__(
-        self, database: Database, clock: Clock, on_message: OnMessage, on_status: OnStatus
+        self,
+        database: Database,
+        clock: Clock,
+        on_message: OnMessage,
+        on_status: OnStatus,
+        on_echo: OnStatus,
+        offload: Offload,
     ) -> None:
+        self.on_echo = on_echo
+        self.offload = offload
         self.database = database
         self.clock = clock
         self.on_message = on_message
         self.on_status = on_status
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._pruned_at = 0.0
@@ -40,14 +55,29 @@ class InboxWorker:
         """Looks at the inbox now: items were stored."""
         self._wake.set()
 
+    @property
+    def room(self) -> int:
+        """How many more items this worker can take now."""
+        return IN_FLIGHT - len(self._running)
+
+    def take(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        """Items this instance's webhook stored already claimed: handled at once."""
+        for item_id, body in batch:
+            item = body.get("message") or body.get("status") or body.get("echo") or {}
+            self._chain(who(item), self._handle(item_id, body))
+
     def start(self) -> None:
-        self._worker = asyncio.get_running_loop().create_task(self._work())
+        loop = asyncio.get_running_loop()
+        self._worker = loop.create_task(self._work())
+        if not self.database.is_sqlite:
+            self._listener = loop.create_task(self._listen())
 
     async def stop(self) -> None:
         """Takes nothing more from the inbox, lets the items under way finish."""
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        for task in (self._worker, self._listener):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._running:
             await asyncio.wait(self._running, timeout=10)
 
@@ -59,16 +89,32 @@ class InboxWorker:
             except Exception:  # the database is away: try again shortly, never stop
                 log.exception("whatsapp: cannot read the inbox")
                 batch = []
-            for item_id, body in batch:
-                self._chain(_who(body), self._handle(item_id, body))
-            if not batch:
+            self.take(batch)
+            if not batch:  # nothing to do: sleep until woken (the timeout: expired claims)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                    await asyncio.wait_for(self._wake.wait(), IDLE)
+
+    async def _listen(self) -> None:
+        """PostgreSQL: wakes when another instance's webhook stored items for anyone."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.database.url, autocommit=True
+                ) as connection:
+                    await connection.execute(f"LISTEN {inbox.CHANNEL}")
+                    self.wake()  # anything stored while not listening
+                    async for _notice in connection.notifies():
+                        self.wake()
+            except psycopg.Error as error:
+                log.warning("whatsapp: inbox notifications lost, listening again: %s", error)
+                await asyncio.sleep(5)
 
     async def _next_batch(self) -> list[tuple[int, dict[str, Any]]]:
-        await asyncio.to_thread(self._prune_now_and_then)
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+            self._pruned_at = time.monotonic()
+            await self.offload(self._prune)
         room = IN_FLIGHT - len(self._running)
-        return await asyncio.to_thread(self._claim, room) if room > 0 else []
+        return await self.offload(self._claim, room) if room > 0 else []
 
     def _claim(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
         with self.database.transaction() as session:
@@ -96,26 +142,19 @@ class InboxWorker:
     async def _handle(self, item_id: int, body: dict[str, Any]) -> None:
         try:
             if "message" in body:
-                await self.on_message(body["message"], str(body.get("name") or ""))
+                await self.on_message(body)
             elif "status" in body:
-                await asyncio.to_thread(self.on_status, body["status"])
+                await self.offload(self.on_status, body["status"])
+            elif "echo" in body:
+                await self.offload(self.on_echo, body["echo"])
         except Exception:
             log.exception("whatsapp: inbox item %s failed", item_id)
-        await asyncio.to_thread(self._done, item_id)
+        await self.offload(self._done, item_id)
 
     def _done(self, item_id: int) -> None:
         with self.database.transaction() as session:
             inbox.done(session, item_id, self.clock())
 
-    def _prune_now_and_then(self) -> None:
-        if time.monotonic() - self._pruned_at < 3600:
-            return
-        self._pruned_at = time.monotonic()
+    def _prune(self) -> None:
         with self.database.transaction() as session:
             inbox.prune(session, self.clock())
-
-
-def _who(body: dict[str, Any]) -> str:
-    """Whose item: the sender of a message, the recipient of a status."""
-    item = body.get("message") or body.get("status") or {}
-    return str(item.get("from") or item.get("recipient_id") or "")
