@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     default_locale: str = "it"
     timezone: str = "Europe/Rome"
     webhook_url: str | None = None
+    # The domain in the UIDs of calendar files (RFC 5545 wants one the sender controls);
+    # empty: the webhook's host, else "sportello.invalid".
+    calendar_domain: str = ""
     webhook_secret: str | None = None
     port: int = Field(default=8080, ge=1, le=65535)
     retention_months: int = Field(default=24, ge=1, le=240)
@@ -181,6 +185,12 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def uid_domain(self) -> str:
+        """The domain of calendar UIDs: CALENDAR_DOMAIN, else the webhook's host."""
+        webhook_host = urlsplit(self.webhook_url).hostname if self.webhook_url else None
+        return self.calendar_domain.strip() or webhook_host or "sportello.invalid"
 
     @property
     def quiet(self) -> QuietHours | None:
