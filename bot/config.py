@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     default_locale: str = "it"
     timezone: str = "Europe/Rome"
     webhook_url: str | None = None
+    # The domain in the UIDs of calendar files (RFC 5545 wants one the sender controls);
+    # empty: the webhook's host, else "sportello.invalid".
+    calendar_domain: str = ""
     webhook_secret: str | None = None
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
     host: str = "127.0.0.1"  # the address PORT listens on; 0.0.0.0 for every interface
@@ -204,6 +208,12 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def uid_domain(self) -> str:
+        """The domain of calendar UIDs: CALENDAR_DOMAIN, else the webhook's host."""
+        webhook_host = urlsplit(self.webhook_url).hostname if self.webhook_url else None
+        return self.calendar_domain.strip() or webhook_host or "sportello.invalid"
 
     @property
     def quiet(self) -> QuietHours | None:

@@ -239,6 +239,7 @@ def test_cancelling_asks_first_and_cancels_the_reminders(app: App) -> None:
     assert "Richiamata annullata" in done
     calendar = anna.answers[-1].replies[-1]
     assert isinstance(calendar, Document) and b"STATUS:CANCELLED" in calendar.content
+    assert b"METHOD:CANCEL\r\n" in calendar.content  # what calendar apps act on
     assert [b.status for b in bookings(app)] == ["cancelled"]
     assert pending_reminders(app) == []
     [nothing] = anna.send("/prenotazioni")

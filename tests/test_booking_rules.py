@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.booking.dates import parse_day, parse_range
-from bot.booking.holidays import easter, is_holiday
 from bot.booking.phone import BadPhone, normalise_phone
 from bot.booking.setup import BookingError, load_booking
 from bot.booking.slots import Busy, Calendar, candidates, days_with_offers, offers_on
+from bot.values.holidays import is_holiday
 from bot.values.ics import Event, calendar_of
 from tests.booking_world import (
     ADA,
@@ -26,6 +26,7 @@ from tests.booking_world import (
     booking_settings,
 )
 from tests.desk_chat import Person
+from tests.settings import make_settings
 from tests.test_cli import ROOT, sportello
 
 ROME = ZoneInfo("Europe/Rome")
@@ -43,18 +44,12 @@ SETUP = load_booking(BOOKING_FILE)
         (date(2025, 10, 4), False),
         (date(2026, 6, 2), True),
         (date(2026, 11, 23), False),
+        (date(2027, 1, 6), True),  # Epifania
+        (date(2027, 8, 16), False),  # the day after Ferragosto is a working day
     ],
 )
 def test_italian_national_holidays(day: date, holiday: bool) -> None:
     assert is_holiday(day) is holiday
-
-
-def test_easter_dates() -> None:
-    assert [easter(y) for y in (2025, 2026, 2027)] == [
-        date(2025, 4, 20),
-        date(2026, 4, 5),
-        date(2027, 3, 28),
-    ]
 
 
 def local_times(offers: list) -> list[str]:  # type: ignore[type-arg]
@@ -141,12 +136,39 @@ def test_a_calendar_file_folds_long_lines_and_escapes_text() -> None:
     start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     note = "Nota: welfare, fisco; " + "è" * 60
     content = calendar_of(
-        [Event("booking-1@sportello", start, start.replace(minute=20), "Richiamata", note)],
+        [Event("booking-1", start, start.replace(minute=20), "Richiamata", note + "\rfine")],
         start,
+        "smp.example.org",
     ).decode()
     assert "DTSTART:20261123T090000Z\r\n" in content
     assert "welfare\\, fisco\\; " in content
+    assert "\rfine" not in content and "\\nfine" in content  # a lone carriage return too
     assert all(len(line.encode()) <= 75 for line in content.split("\r\n"))
+    assert "UID:booking-1@smp.example.org\r\n" in content
+    assert "METHOD:PUBLISH" in content
+
+
+def test_a_file_that_only_cancels_says_method_cancel() -> None:
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    end = start.replace(minute=20)
+    off = Event("booking-1", start, end, "Richiamata", sequence=1, cancelled=True)
+    cancelling = calendar_of([off], start, "smp.example.org").decode()
+    assert "METHOD:CANCEL" in cancelling and "STATUS:CANCELLED" in cancelling
+    moved = calendar_of([off, Event("booking-2", start, end, "Richiamata")], start, "x.org")
+    assert b"METHOD:PUBLISH" in moved  # a move also adds the new call
+
+
+@pytest.mark.parametrize(
+    ("values", "domain"),
+    [
+        ({}, "sportello.invalid"),
+        ({"webhook_url": "https://bot.example.org/telegram"}, "bot.example.org"),
+        ({"calendar_domain": "smp.example.org", "webhook_url": "https://b.example.org/x"},
+         "smp.example.org"),
+    ],
+)  # fmt: skip
+def test_calendar_uids_use_a_domain_from_the_settings(values: dict[str, str], domain: str) -> None:
+    assert make_settings("sqlite://", **values).uid_domain == domain
 
 
 def test_broken_booking_files_are_refused_with_the_reason(tmp_path: Path) -> None:
@@ -196,12 +218,12 @@ def test_a_callback_booked_and_cancelled_in_the_terminal(tmp_path: Path) -> None
     }
     # consent, topic, phone call, first day, first time, number, no note, confirm;
     # then the bookings list: cancel, yes.
-    script = "/richiamata\n1\n1\n1\n1\n1\n333 123 4567\n1\n1\n/prenotazioni\n2\n1\n"
+    script = "/richiamata\n1\n1\n1\n1\n1\n333 123 4567\n#1\n1\n/prenotazioni\n2\n1\n"
     result = sportello("chat", "--user", "88", stdin=script, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Di cosa vuoi parlare?" in out
     assert "Fatto! Ti chiameremo" in out
-    assert "[richiamata.ics," in out
+    assert "📎 richiamata.ics (" in out and "chat-files/richiamata.ics" in out
     assert "Richiamata annullata" in out
     assert "Traceback" not in result.stderr

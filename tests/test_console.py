@@ -29,10 +29,10 @@ def chat(tmp_path: Path, user: str, *lines: str, lang: str = "it") -> str:
     return result.stdout
 
 
-def book(tmp_path: Path, user: str, time_number: str, consent: bool = True) -> str:
-    """/richiamata by numbers: consent, first topic, phone call, first day, a time, the
+def book(tmp_path: Path, user: str, day: str, consent: bool = True) -> str:
+    """/richiamata by numbers: consent, first topic, phone call, a day, its first time, the
     number, no note, confirm."""
-    steps = ["1"] * (4 if consent else 3) + [time_number, "333 123 4567", "#1", "1"]
+    steps = ["1"] * (3 if consent else 2) + [day, "1", "333 123 4567", "#1", "1"]
     return chat(tmp_path, user, "/richiamata", *steps)
 
 
@@ -88,13 +88,13 @@ def test_only_this_terminals_chat_is_shown(tmp_path: Path) -> None:
 
 def open_for_a_while(tmp_path: Path, user: str, seconds: float = 4) -> str:
     """A terminal left open: what the outbox delivers meanwhile shows up."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "STAFF_"))},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
-    }
     command = [sys.executable, "-m", "bot", "chat", "--user", user]
     process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=tmp_path
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=terminal_env(tmp_path),
+        cwd=tmp_path,
     )
     assert process.stdout is not None
     seen = []
@@ -116,10 +116,6 @@ def test_reopening_offers_the_unfinished_survey(tmp_path: Path) -> None:
 
 
 def test_the_prompt_comes_back_after_a_message_nobody_asked_for(tmp_path: Path) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "STAFF_"))},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
-    }
     chat(tmp_path, "7")
     main, terminal = pty.openpty()
     process = subprocess.Popen(
@@ -127,7 +123,7 @@ def test_the_prompt_comes_back_after_a_message_nobody_asked_for(tmp_path: Path) 
         stdin=terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env=env,
+        env=terminal_env(tmp_path),
         cwd=tmp_path,
     )
     try:
@@ -145,6 +141,11 @@ def test_the_prompt_comes_back_after_a_message_nobody_asked_for(tmp_path: Path) 
         os.write(main, b"\x04")
         process.wait(timeout=30)
         os.close(main), os.close(terminal)
+
+
+def terminal_env(tmp_path: Path) -> dict[str, str]:
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "STAFF_"))}
+    return {**kept, "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"}
 
 
 def read_until(process: subprocess.Popen[bytes], wanted: bytes, timeout: float = 30) -> bytes:

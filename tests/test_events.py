@@ -231,6 +231,7 @@ async def test_an_edit_sends_the_correction_and_a_cancel_tells_the_yes(desk: Des
     assert "annullato" in told and "segnare l'evento come annullato" in calendar
     cancelling = ics_content(anna)
     assert sequence(cancelling) > sequence(updated) and b"STATUS:CANCELLED" in cancelling
+    assert b"METHOD:CANCEL\r\n" in cancelling
     assert desk.received(bruno) == []  # he had not answered yes
     [stale] = anna.press("Forse")  # the old announcement's button
     assert "annullato" in stale

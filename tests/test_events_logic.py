@@ -142,7 +142,8 @@ def test_places_freed_for_the_waiting_list(
 
 def test_the_calendar_file_is_valid_icalendar() -> None:
     content = ics.calendar(
-        uid="event-3@sportello",
+        uid="event-3",
+        domain="smp.example.org",
         title="Welfare aziendale, cosa cambia nel 2027; domande",
         starts_at=datetime(2027, 3, 12, 18, 30, tzinfo=ROME),
         duration=timedelta(minutes=120),
@@ -159,6 +160,7 @@ def test_the_calendar_file_is_valid_icalendar() -> None:
     assert all(len(line.encode()) <= 75 for line in lines)
     unfolded = content.decode().replace("\r\n ", "")
     assert "Porta le tue domande. Due ore" in unfolded.replace("\\n", " ")
+    assert "UID:event-3@smp.example.org" in lines
 
 
 def drop_all_topics(data: dict[str, Any]) -> None:

@@ -1,7 +1,10 @@
 """Light formatting: escaping, plain rendering and splitting as Telegram counts."""
 
+from datetime import UTC, datetime
+
 import pytest
 
+from bot.values.i18n import format_date, format_day, format_short_day, format_time, use_locale
 from bot.values.markup import bold, link, shorten, split, text, to_html, to_plain, utf16_length
 
 
@@ -61,3 +64,22 @@ def test_a_label_is_cut_at_a_word_boundary_with_an_ellipsis(
 ) -> None:
     assert shorten(value, limit) == shown
     assert len(shorten(value, limit)) <= limit
+
+
+@pytest.mark.parametrize(
+    ("locale", "day", "date_", "short", "time_"),
+    [
+        ("it", "lunedì 23 novembre", "23 novembre 2026", "23 nov", "14:00"),
+        ("en", "Monday 23 November", "23 November 2026", "23 Nov", "14:00"),
+        ("fr", "lundi 23 novembre", "23 novembre 2026", "23 nov.", "14:00"),
+    ],
+)
+def test_dates_read_one_way_in_each_language(
+    locale: str, day: str, date_: str, short: str, time_: str
+) -> None:
+    moment = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 14:00 in Rome
+    with use_locale(locale):
+        assert format_day(moment) == day
+        assert format_date(moment) == date_
+        assert format_short_day(moment) == short
+        assert format_time(moment) == time_

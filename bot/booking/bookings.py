@@ -74,7 +74,8 @@ class UserBookings:
             buttons=rows(turn.button(_("📞 Fissa una richiamata"), "callback")),
             replace=True,
         )
-        calendar = ics_for(booking, self.setup, turn.now, cancelled=True)
+        domain = turn.settings.uid_domain
+        calendar = ics_for(booking, self.setup, turn.now, domain, cancelled=True)
         return answer + Answer((calendar,)) + staff
 
     def on_keep(self, turn: Turn, _args: tuple[str, ...]) -> Answer:

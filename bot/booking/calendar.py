@@ -33,7 +33,7 @@ def describe(booking: Booking, setup: BookingSetup) -> Rich:
 def calendar_entry(booking: Booking, setup: BookingSetup, cancelled: bool = False) -> Event:
     link = setup.video_link_of(booking.operator_id) if booking.mode == "video" else None
     return Event(
-        uid=f"booking-{booking.id}@sportello",
+        uid=f"booking-{booking.id}",
         start=booking.starts_at,
         end=booking.ends_at,
         summary=_("Richiamata della Società Mutua Piemonte"),
@@ -48,6 +48,7 @@ def ics_for(
     booking: Booking,
     setup: BookingSetup,
     now: datetime,
+    domain: str,
     *,
     cancelled: bool = False,
     replaces: Booking | None = None,
@@ -56,4 +57,4 @@ def ics_for(
     a moved call replaces, come marked cancelled under their own UID: the calendar drops them."""
     events = [calendar_entry(replaces, setup, cancelled=True)] if replaces is not None else []
     events.append(calendar_entry(booking, setup, cancelled))
-    return Document(_("richiamata.ics"), calendar_of(events, now), MIME_TYPE)
+    return Document(_("richiamata.ics"), calendar_of(events, now, domain), MIME_TYPE)

@@ -91,7 +91,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
             )
             events = [
                 Event(
-                    uid=f"booking-{b.id}@sportello",
+                    uid=f"booking-{b.id}",
                     start=b.starts_at,
                     end=b.ends_at,
                     summary=f"Sportello: {topic_label(setup, b.topic)}",
@@ -101,7 +101,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
             ]
     finally:
         database.dispose()
-    content = calendar_of(events, now)
+    content = calendar_of(events, now, settings.uid_domain)
     if args.out:
         with open(args.out, "wb") as target:
             target.write(content)

@@ -246,5 +246,6 @@ class BookingDetails:
             move_or_cancel(turn.signer, booking),
         )
         staff = booking_staff.announce(turn, self.setup, booking, event)
-        calendar = ics_for(booking, self.setup, turn.now, replaces=moving)
+        domain = turn.settings.uid_domain
+        calendar = ics_for(booking, self.setup, turn.now, domain, replaces=moving)
         return Answer((confirmation, calendar), staff.deliveries)

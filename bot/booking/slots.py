@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.booking.holidays import is_holiday
 from bot.booking.setup import BookingSetup, Operator
+from bot.values.holidays import is_holiday
 
 
 @dataclass(frozen=True)

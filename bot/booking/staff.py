@@ -240,7 +240,9 @@ class StaffCards:
                 rows(turn.button(_("📞 Fissa una richiamata"), "callback")),
             )
             calendar = (
-                ics_for(booking, self.setup, turn.now, cancelled=True) if with_calendar else None
+                ics_for(booking, self.setup, turn.now, turn.settings.uid_domain, cancelled=True)
+                if with_calendar
+                else None
             )
         address = Address(user.channel, user.chat_id)
         key = f"booking:{booking.id}:{event}"

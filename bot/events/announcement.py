@@ -128,12 +128,13 @@ def template_fields(event: Event) -> tuple[tuple[str, str], ...]:
 
 
 def calendar_file(
-    event: Event, config: EventsConfig, now: datetime, *, update: bool = False
+    event: Event, config: EventsConfig, now: datetime, domain: str, *, update: bool = False
 ) -> Document:
     """The event for the person's calendar; `update` replaces a copy sent before (same UID,
     a higher sequence), which a cancelled event marks as cancelled."""
     content = ics.calendar(
-        uid=f"sportello-event-{event.id}@smp",
+        uid=f"sportello-event-{event.id}",
+        domain=domain,
         title=event.title,
         starts_at=event.starts_at,
         duration=timedelta(minutes=config.duration),

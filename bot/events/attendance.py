@@ -68,7 +68,7 @@ class Attendance:
         held_before = before is not None and before.holds_place
         if after.holds_place and not held_before:
             self.reminders.schedule_yes(turn.session, event, turn.user.id, turn.now, turn.settings)
-            extra.append(calendar_file(event, self.config, turn.now))
+            extra.append(calendar_file(event, self.config, turn.now, turn.settings.uid_domain))
         if held_before and not after.holds_place:
             cancel_event_reminders(turn.session, event.id, turn.user.id)
             deliveries += self.promote(turn.session, event, turn.now, turn.signer, turn.settings)
@@ -99,7 +99,7 @@ class Attendance:
             with use_locale(user.locale, settings.zone):
                 header = bold(_("🎉 Si è liberato un posto: ci sei!"))
                 reply = announcement(event, self.config, signed(signer), seat, header)
-                ics_file = calendar_file(event, self.config, now)
+                ics_file = calendar_file(event, self.config, now, settings.uid_domain)
             for message in (reply, ics_file):
                 deliveries.append(Delivery(address_of(user), message))
         return deliveries

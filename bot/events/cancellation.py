@@ -78,7 +78,11 @@ class Cancellation:
                     ]
                 )
                 # the waiting list got no calendar file, so it needs no cancelling one
-                ics_file = None if seat.waiting else calendar_file(event, self.config, now)
+                ics_file = (
+                    None
+                    if seat.waiting
+                    else calendar_file(event, self.config, now, settings.uid_domain)
+                )
             key = f"event:{event.id}:cancelled:{user.id}"
             outbox.enqueue(session, Delivery(address_of(user), Reply(text), key), now)
             if ics_file is not None:

@@ -124,7 +124,7 @@ class Correction:
         ).all()
         for user in holders:
             with use_locale(user.locale, settings.zone):
-                ics_file = calendar_file(event, self.config, now, update=True)
+                ics_file = calendar_file(event, self.config, now, settings.uid_domain, update=True)
             key = f"event:{event.id}:e{event.edition}:ics:{user.id}"
             # as the correction (it waits out quiet hours as that does), and after it
             delivery = Delivery(address_of(user), ics_file, key, kind="announcement")

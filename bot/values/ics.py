@@ -1,4 +1,5 @@
-"""Appointments as iCalendar files (RFC 5545): a booked callback, an event ("Ci sarò")."""
+"""Appointments as iCalendar files (RFC 5545, written by the icalendar library): a booked
+callback, an event ("Ci sarò")."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import icalendar
+
 MIME_TYPE = "text/calendar"
 PRODUCT = "-//Societa Mutua Piemonte//Sportello//IT"
 
 
 @dataclass(frozen=True)
 class Event:
-    uid: str
+    uid: str  # unique within Sportello ("booking-12"); the calendar adds "@" and the domain
     start: datetime
     end: datetime
     summary: str
@@ -23,14 +26,19 @@ class Event:
     cancelled: bool = False
 
 
-def calendar_of(events: Iterable[Event], stamp: datetime) -> bytes:
-    """A VCALENDAR with the events, times in UTC, lines folded at 75 octets, CRLF endings."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODUCT}", "CALSCALE:GREGORIAN"]
-    lines.append("METHOD:PUBLISH")
-    for event in events:
-        lines += _vevent(event, stamp)
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines).encode()
+def calendar_of(events: Iterable[Event], stamp: datetime, domain: str) -> bytes:
+    """A VCALENDAR with the events, times in UTC. A file that only cancels says METHOD:CANCEL,
+    which calendar apps act on (a cancelled event in a PUBLISH file several of them ignore)."""
+    chosen = list(events)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODUCT)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    cancelling = bool(chosen) and all(event.cancelled for event in chosen)
+    calendar.add("method", "CANCEL" if cancelling else "PUBLISH")
+    for event in chosen:
+        calendar.add_component(_vevent(event, stamp, domain))
+    return bytes(calendar.to_ical())
 
 
 def calendar(
@@ -39,6 +47,7 @@ def calendar(
     title: str,
     starts_at: datetime,
     duration: timedelta,
+    domain: str,
     description: str = "",
     location: str = "",
     url: str | None = None,
@@ -49,53 +58,22 @@ def calendar(
     """A calendar with one event."""
     end = starts_at + duration
     event = Event(uid, starts_at, end, title, description, location, url, sequence, cancelled)
-    return calendar_of([event], stamp)
+    return calendar_of([event], stamp, domain)
 
 
-def _vevent(event: Event, stamp: datetime) -> list[str]:
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:{event.uid}",
-        f"SEQUENCE:{event.sequence}",
-        f"DTSTAMP:{_utc(stamp)}",
-        f"DTSTART:{_utc(event.start)}",
-        f"DTEND:{_utc(event.end)}",
-        f"SUMMARY:{escape(event.summary)}",
-        f"STATUS:{'CANCELLED' if event.cancelled else 'CONFIRMED'}",
-    ]
+def _vevent(event: Event, stamp: datetime, domain: str) -> icalendar.Event:
+    vevent = icalendar.Event()
+    vevent.add("uid", f"{event.uid}@{domain}")
+    vevent.add("sequence", event.sequence)
+    vevent.add("dtstamp", stamp.astimezone(UTC))
+    vevent.add("dtstart", event.start.astimezone(UTC))
+    vevent.add("dtend", event.end.astimezone(UTC))
+    vevent.add("summary", event.summary)
+    vevent.add("status", "CANCELLED" if event.cancelled else "CONFIRMED")
     if event.description:
-        lines.append(f"DESCRIPTION:{escape(event.description)}")
+        vevent.add("description", event.description)
     if event.location or event.url:
-        lines.append(f"LOCATION:{escape(event.location or event.url or '')}")
+        vevent.add("location", event.location or event.url or "")
     if event.url:
-        lines.append(f"URL:{event.url}")
-    return [*lines, "END:VEVENT"]
-
-
-def escape(value: str) -> str:
-    """Text values: backslash, semicolon, comma and line breaks escaped."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def fold(line: str, limit: int = 75) -> str:
-    """Splits a content line into octet-limited pieces, never inside a UTF-8 character."""
-    pieces: list[str] = []
-    current = ""
-    for char in line:
-        size = limit if not pieces else limit - 1  # continuation lines start with a space
-        if len((current + char).encode()) > size:
-            pieces.append(current)
-            current = ""
-        current += char
-    pieces.append(current)
-    return "\r\n ".join(pieces)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        vevent.add("url", event.url)
+    return vevent
