@@ -271,6 +271,7 @@ async def test_withdrawing_consent_stops_what_was_already_queued(desk: Desk) -> 
     await desk.app.announcer.run()  # queued, not yet sent
     anna.send("/privacy")
     anna.press("Revoca il consenso")
+    anna.press("Sì, revoca il consenso")
     await desk.tick()
     assert desk.received(anna) == []
     desk.clock.now = datetime(2027, 3, 11, 17, 31, tzinfo=UTC)  # the day-before reminder

@@ -82,7 +82,8 @@ class TelegramChannel:
         answer = await self.dispatcher.dispatch(inbound)
         await self._answer_query(query.id, answer.notice)
         pressed = inbound.message_ref
-        await self.render(inbound.chat_id, answer, int(pressed) if pressed else None)
+        shown = query.message if isinstance(query.message, Message) else None
+        await self.render(inbound.chat_id, answer, int(pressed) if pressed else None, shown)
 
     async def receive(self, payload: object) -> None:
         """A webhook's body: queued for the application; ValueError when it is no update."""
@@ -97,14 +98,24 @@ class TelegramChannel:
 
     # Outbound -----------------------------------------------------------------
 
-    async def render(self, chat_id: str, answer: Answer, pressed: int | None = None) -> None:
+    async def render(
+        self,
+        chat_id: str,
+        answer: Answer,
+        pressed: int | None = None,
+        shown: Message | None = None,
+    ) -> None:
+        """Sends the replies; `shown` is the pressed message as Telegram showed it."""
         for message in answer.replies:
-            await self.send(chat_id, message, pressed)
+            await self.send(chat_id, message, pressed, shown)
+            if isinstance(message, Reply) and message.replace:
+                shown = None  # edited now: what it shows is no longer known
 
-    async def deliver(self, chat_id: str, message: Outbound) -> None:
-        """Outbox sender: a queued message to any chat, its errors in the core's terms."""
+    async def deliver(self, chat_id: str, message: Outbound) -> str:
+        """Outbox sender: a queued message to any chat, its errors in the core's terms;
+        returns the id of the (last) message sent."""
         try:
-            await self._send_once(chat_id, message, None)
+            return str(await self._send_once(chat_id, message, None))
         except RetryAfter as error:
             raise Throttled(seconds(error.retry_after)) from error
         except Forbidden as error:
@@ -116,55 +127,68 @@ class TelegramChannel:
                 raise AnswerLost(str(error)) from error
             raise
 
-    async def send(self, chat_id: str, message: Outbound, pressed: int | None = None) -> None:
+    async def send(
+        self,
+        chat_id: str,
+        message: Outbound,
+        pressed: int | None = None,
+        shown: Message | None = None,
+    ) -> None:
         """Sends one message; when Telegram asks to slow down, waits as asked and retries."""
         for _attempt in range(3):
             try:
-                return await self._send_once(chat_id, message, pressed)
+                await self._send_once(chat_id, message, pressed, shown)
+                return
             except RetryAfter as error:
                 delay = seconds(error.retry_after)
                 log.warning("telegram asks to wait %.1fs before writing to %s", delay, chat_id)
                 await asyncio.sleep(delay)
-        await self._send_once(chat_id, message, pressed)
+        await self._send_once(chat_id, message, pressed, shown)
 
-    async def _send_once(self, chat_id: str, message: Outbound, pressed: int | None) -> None:
+    async def _send_once(
+        self, chat_id: str, message: Outbound, pressed: int | None, shown: Message | None = None
+    ) -> int:
+        """Sends one outbound value; returns the id of the (last) message it became."""
         if isinstance(message, Reply):
-            await self._send_reply(chat_id, message, pressed)
-        elif isinstance(message, Document):
-            await self._send_document(chat_id, message)
-        else:
-            await self._send_image(chat_id, message)
+            return await self._send_reply(chat_id, message, pressed, shown)
+        if isinstance(message, Document):
+            return await self._send_document(chat_id, message)
+        return await self._send_image(chat_id, message)
 
-    async def _send_reply(self, chat_id: str, reply: Reply, pressed: int | None) -> None:
+    async def _send_reply(
+        self, chat_id: str, reply: Reply, pressed: int | None, shown: Message | None
+    ) -> int:
         pieces = split(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+        if reply.edits is not None:  # a redaction: the old message must change, or fail
+            await self._rewrite(chat_id, int(reply.edits), pieces[0], reply.buttons)
+            return int(reply.edits)
         editable = reply.replace and len(pieces) == 1 and not reply.request_contact
+        if editable and pressed is not None and unchanged(shown, pieces[0], reply.buttons):
+            return pressed  # Telegram refuses an edit that changes nothing
         if (
             editable
             and pressed is not None
             and await self._edit(chat_id, pressed, pieces[0], reply.buttons)
         ):
-            return
+            return pressed
+        sent = 0
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             markup = reply_markup(reply) if last else None
-            await self.application.bot.send_message(
+            message = await self.application.bot.send_message(
                 chat_id,
                 to_html(piece),
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=None,
             )
+            sent = message.message_id
+        return sent
 
     async def _edit(self, chat_id: str, message_id: int, text: Rich, buttons: Keyboard) -> bool:
         """Replaces the pressed message; False when Telegram cannot edit it."""
         try:
-            await self.application.bot.edit_message_text(
-                to_html(text),
-                chat_id,
-                message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=inline_keyboard(buttons),
-            )
+            await self._rewrite(chat_id, message_id, text, buttons)
         except BadRequest as error:
             if "not modified" in str(error).lower():
                 return True
@@ -174,18 +198,29 @@ class TelegramChannel:
             return False
         return True
 
-    async def _send_document(self, chat_id: str, document: Document) -> None:
-        await self.application.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
-        upload = InputFile(document.content, filename=document.filename)
-        await self.application.bot.send_document(
-            chat_id, upload, caption=caption_html(document.caption), parse_mode=ParseMode.HTML
+    async def _rewrite(self, chat_id: str, message_id: int, text: Rich, buttons: Keyboard) -> None:
+        await self.application.bot.edit_message_text(
+            to_html(text),
+            chat_id,
+            message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=inline_keyboard(buttons),
         )
 
-    async def _send_image(self, chat_id: str, image: Image) -> None:
+    async def _send_document(self, chat_id: str, document: Document) -> int:
+        await self.application.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+        upload = InputFile(document.content, filename=document.filename)
+        sent = await self.application.bot.send_document(
+            chat_id, upload, caption=caption_html(document.caption), parse_mode=ParseMode.HTML
+        )
+        return int(sent.message_id)
+
+    async def _send_image(self, chat_id: str, image: Image) -> int:
         upload = InputFile(image.content, filename=image.filename)
-        await self.application.bot.send_photo(
+        sent = await self.application.bot.send_photo(
             chat_id, upload, caption=caption_html(image.caption), parse_mode=ParseMode.HTML
         )
+        return int(sent.message_id)
 
     async def _answer_query(self, query_id: str, notice: str | None) -> None:
         try:
@@ -236,6 +271,13 @@ def answer_lost(error: NetworkError) -> bool:
     """True when the request may have reached Telegram (the connection broke after writing);
     False when it certainly did not (no connection) or Telegram answered with an error."""
     return isinstance(error.__cause__, _AFTER_WRITING)
+
+
+def unchanged(shown: Message | None, text: Rich, buttons: Keyboard) -> bool:
+    """Would the edit leave the message as it is (same text, same buttons)?"""
+    if shown is None or shown.text is None:
+        return False
+    return shown.text == text.plain.strip() and shown.reply_markup == inline_keyboard(buttons)
 
 
 def caption_html(caption: Rich) -> str | None:

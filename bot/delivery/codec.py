@@ -17,6 +17,7 @@ def encode(message: Outbound) -> dict[str, Any]:
             "buttons": [[[b.label, b.payload, b.url] for b in row] for row in message.buttons],
             "request_contact": message.request_contact,
             "close_keyboard": message.close_keyboard,
+            "edits": message.edits,
         }
     kind = "document" if isinstance(message, Document) else "image"
     body: dict[str, Any] = {
@@ -38,6 +39,7 @@ def decode(body: dict[str, Any]) -> Outbound:
             False,
             body.get("request_contact"),
             bool(body.get("close_keyboard")),
+            body.get("edits"),
         )
     content = base64.b64decode(body["content"])
     caption = _unrich(body["caption"])

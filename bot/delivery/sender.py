@@ -50,7 +50,7 @@ from bot.storage.models import OutboxMessage
 from bot.values.messages import Outbound
 
 log = logging.getLogger(__name__)
-Send = Callable[[str, Outbound], Awaitable[None]]
+Send = Callable[[str, Outbound], Awaitable[str | None]]  # returns the message's id, if known
 RowSend = Callable[[Claimed], Awaitable[None]]  # a channel that needs the row (kind, id)
 BlockedHook = Callable[[Session, int], None]  # (session, user id): e.g. unsubscribe them
 BURST_SECONDS = 0.4  # a burst (slots reserved, rows claimed, at a time) lasts this long
@@ -189,7 +189,7 @@ class OutboxSender:
             return 0
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                await self._send(channel, claimed)
+                ref = await self._send(channel, claimed)
         except Throttled as throttled:
             await self._throttled(channel, claimed, throttled)
         except PermanentFailure as failure:
@@ -201,29 +201,31 @@ class OutboxSender:
             log.warning("outbox %s: send failed: %s", claimed.key, error)
             await self._db(self._retry, claimed, str(error))
         else:
-            await self._record(claimed, SENT, None)
+            await self._record(claimed, SENT, None, ref)
             return 1
         return 0
 
-    async def _record(self, claimed: Claimed, state: str, error: str | None) -> None:
+    async def _record(
+        self, claimed: Claimed, state: str, error: str | None, ref: str | None = None
+    ) -> None:
         """Writes the outcome, with those of the sends that ended while the last was written.
 
         Whoever holds the lock writes everything gathered so far; a send's outcome is written
         when its own turn comes, at the latest.
         """
         sent_at = datetime.now(UTC) if state == SENT else None  # real time: the pace's
-        outcome = outbox.Outcome(claimed.id, claimed.attempts + 1, state, error, sent_at)
+        outcome = outbox.Outcome(claimed.id, claimed.attempts + 1, state, error, sent_at, ref)
         self._outcomes.append(outcome)
         async with self._recording:
             outcomes, self._outcomes = self._outcomes, []
             if outcomes:
                 await self._db(self._write_outcomes, outcomes)
 
-    async def _send(self, channel: str, claimed: Claimed) -> None:
+    async def _send(self, channel: str, claimed: Claimed) -> str | None:
         if channel in self.row_senders:
             await self.row_senders[channel](claimed)
-        else:
-            await self.senders[channel](claimed.chat_id, claimed.message)
+            return None
+        return await self.senders[channel](claimed.chat_id, claimed.message)
 
     async def _throttled(self, channel: str, claimed: Claimed, throttled: Throttled) -> None:
         """Everyone waits as long as asked; the row goes back, its attempts untouched."""

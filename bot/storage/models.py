@@ -148,6 +148,12 @@ class OutboxMessage(Base):
     priority: Mapped[int] = mapped_column(default=0)  # 1: announcements and broadcasts go last
     batch: Mapped[str | None] = mapped_column(String(64), index=True)  # one broadcast's rows
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)  # the sender instance
+    # Whose personal data a message to staff carries (a booking card): exported to that
+    # person and erased with them; such a row belongs to no user (`user_id` is None).
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    sent_ref: Mapped[str | None] = mapped_column(String(64))  # the platform's message id
 
 
 class AppSecret(Base):

@@ -76,6 +76,7 @@ class Reply:
     replace: bool = False
     request_contact: str | None = None  # label of a "share my number" key, where supported
     close_keyboard: bool = False  # hides a "share my number" key left open (no buttons then)
+    edits: str | None = None  # the platform's id of a message sent before, to rewrite in place
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Delivery:
     key: str | None = None  # idempotency key in the outbox; None: a fresh one
     kind: str = "message"  # reply, alert, reminder, announcement, broadcast: quiet hours
     batch: str | None = None  # groups the rows of one broadcast, for its progress report
+    about: int | None = None  # the user whose personal data a message to staff carries
 
 
 @dataclass(frozen=True)
