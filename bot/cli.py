@@ -13,6 +13,7 @@ from bot.booking.setup import BookingError
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.faq.knowledge import KnowledgeError
 from bot.storage.db import Database, SchemaNotReady
+from bot.storage.sql_errors import hide_statement_values
 from bot.survey import cli as survey_cli
 from bot.survey.questionnaire import SurveyError
 
@@ -86,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+        hide_statement_values()  # an error's log lines never quote what users wrote
         for noisy in ("httpx", "apscheduler", "alembic.runtime.migration"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         return run_command(args, settings)

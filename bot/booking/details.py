@@ -7,7 +7,7 @@ from bot.booking import store as booking_store
 from bot.booking.calendar import describe, ics_for
 from bot.booking.card import cards, move_or_cancel
 from bot.booking.flow import BookingFlow, cancel_button, in_flow, parse_stamp
-from bot.booking.phone import BadPhone, normalise_phone, readable_phone
+from bot.booking.phone import BadPhone, CostlyPhone, normalise_phone, readable_phone
 from bot.booking.setup import BookingSetup
 from bot.booking.store import Request
 from bot.core.turn import Stale, Turn
@@ -95,6 +95,14 @@ class BookingDetails:
     def _accept_phone(self, turn: Turn, typed: str) -> Answer:
         try:
             phone = normalise_phone(typed)
+        except CostlyPhone:
+            return self.ask_phone(
+                turn,
+                _(
+                    "Questo è un numero a pagamento o a costo condiviso (come 899, 892, 166, "
+                    "144): non possiamo chiamarlo. Scrivi un numero di cellulare o di rete fissa."
+                ),
+            )
         except BadPhone:
             return self.ask_phone(
                 turn,

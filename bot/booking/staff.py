@@ -63,6 +63,9 @@ def card_text(
         _("Argomento: {topic}").format(topic=topic.label.get(current_locale()) if topic else "—"),
         _("Operatore: {name}").format(name=operator_name(session, setup, booking.operator_id)),
     ]
+    if booking.mode == "video":
+        link = setup.video_link_of(booking.operator_id, booking.room)
+        lines.append(_("Link della videochiamata: {link}").format(link=link))
     if booking.note:
         lines.append(_("Nota: {note}").format(note=booking.note))
     if booking.taken_by and booking.status == booking_store.CONFIRMED:

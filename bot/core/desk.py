@@ -18,6 +18,7 @@ from bot.core.turn import Feature, Turn
 from bot.delivery import alerts, outbox
 from bot.storage.db import Database
 from bot.storage.models import Conversation, InboundEvent, User
+from bot.values.cleaning import cleaned
 from bot.values.i18n import _, pick_locale, use_locale
 from bot.values.messages import Answer, Inbound, say
 from bot.values.payload import Signer
@@ -44,6 +45,7 @@ class Desk:
         self.router = routing.Router(self.features)
 
     def handle(self, inbound: Inbound) -> Answer:
+        inbound = cleaned(inbound)  # what every channel hands in, made safe to store
         try:
             return self._handle_once(inbound)
         except Exception as error:

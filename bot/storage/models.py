@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -231,6 +232,10 @@ class SurveyResponse(Base):
     completed_at: Mapped[datetime | None] = mapped_column()
 
 
+def new_room() -> str:
+    return secrets.token_urlsafe(12)
+
+
 # Held or confirmed bookings occupy their operator's slot: the database refuses a second one.
 OCCUPYING = "status IN ('held', 'confirmed')"
 
@@ -265,6 +270,8 @@ class Booking(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
     taken_by: Mapped[int | None] = mapped_column(BigInteger)
     closed_by: Mapped[str | None] = mapped_column(String(8))  # user | staff, when cancelled
+    # The video call's own room: unguessable, so nobody joins a call that is not theirs.
+    room: Mapped[str] = mapped_column(String(32), default=lambda: new_room())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,6 +1,6 @@
 """Privacy: an outbox row to staff records whose data it carries; users only from private chats.
 
-`outbox.subject_id` is the person a staff card is about (exported to them, erased with them);
+Each booking gets its own video room (`bookings.room`). `outbox.subject_id` is the person a staff card is about (exported to them, erased with them);
 `outbox.sent_ref` the platform's id of the sent message, so erasure can redact a card already
 in the staff chat. Users created by a message in a Telegram group (their chat id is the
 group's, negative) never wrote privately: they and their rows go, and outbox rows to groups
@@ -11,6 +11,7 @@ Revises: 0008
 Create Date: 2026-12-06 04:00:00
 """
 
+import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -45,6 +46,16 @@ def upgrade() -> None:
             "fk_outbox_subject_id_users", "users", ["subject_id"], ["id"], ondelete="CASCADE"
         )
         batch.create_index("ix_outbox_subject_id", ["subject_id"])
+    with op.batch_alter_table("bookings") as batch:
+        batch.add_column(sa.Column("room", sa.String(32), nullable=False, server_default=""))
+    with op.batch_alter_table("bookings") as batch:
+        batch.alter_column("room", server_default=None)
+    connection = op.get_bind()
+    for (booking_id,) in connection.execute(sa.text("SELECT id FROM bookings")).all():
+        connection.execute(
+            sa.text("UPDATE bookings SET room = :room WHERE id = :id"),
+            {"room": secrets.token_urlsafe(12), "id": booking_id},
+        )
     op.execute(
         "UPDATE outbox SET user_id = NULL WHERE channel = 'telegram' AND chat_id LIKE '-%'"
     )
@@ -55,6 +66,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bookings") as batch:
+        batch.drop_column("room")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_index("ix_outbox_subject_id")
         batch.drop_constraint("fk_outbox_subject_id_users", type_="foreignkey")
