@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     port: int = Field(default=8080, ge=1, le=65535)
     retention_months: int = Field(default=24, ge=1, le=240)
+    # Breakdowns by area hide counts below this: a count of 1 in a small valley names a firm.
+    report_min_count: int = Field(default=3, ge=1, le=100)
     outbox_rate: float = Field(default=25.0, gt=0, le=10_000)  # messages/s, whole deployment
     outbox_chat_rate: float = Field(default=1.0, gt=0, le=100)  # messages/s to one chat
     quiet_hours: str = "21:00-08:00"  # announcements and broadcasts wait; "off" for none

@@ -235,7 +235,8 @@ def test_staff_statistics_and_export_in_the_chat(app: App) -> None:
     charts = [m for m in operator.answers[-1].replies if isinstance(m, Image)]
     assert charts and all(c.content.startswith(b"\x89PNG") for c in charts)
     assert "Area sconosciuta" in operator.send("/statistiche marte")[0]
-    operator.send("/statistiche pinerolo")
+    [refused] = operator.send("/statistiche pinerolo")  # one response: it would name a firm
+    assert "meno di 3" in refused
     exported = operator.send("/esporta")
     assert [e.split("]")[0] for e in exported] == [
         f"[bisogni-welfare-{app.desk.clock():%Y%m%d}.csv",

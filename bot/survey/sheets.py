@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,14 +20,15 @@ from bot.survey.logic import keys_of as columns_of
 from bot.survey.logic import shown
 from bot.survey.questionnaire import Question, Survey
 from bot.survey.results import OTHER
+from bot.values import spreadsheet
 from bot.values.i18n import DEFAULT_ZONE
+from bot.values.spreadsheet import unguard
 
 METADATA = ("response_id", "completed_at", "channel", "version", "locale", "status")
 SEPARATOR = ";"  # between the option ids of a multiple-choice cell
 STATUSES = ("completed", "partial")
 PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 CHANNEL = re.compile(r"^[a-z0-9_]{1,16}$")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def columns(survey: Survey) -> list[str]:
@@ -88,60 +88,23 @@ def cell(value: Any) -> str:
 
 def write_csv(survey: Survey, responses: Iterable[SurveyResponse], target: Path | IO[str]) -> None:
     """Writes the export as CSV; a path gets a UTF-8 BOM so that Excel reads the accents."""
-    rows = [[guard(text) for text in row] for row in export_rows(survey, responses)]
-    if isinstance(target, Path):
-        with target.open("w", encoding="utf-8-sig", newline="") as stream:
-            csv.writer(stream).writerows(rows)
-    else:
-        csv.writer(target).writerows(rows)
-
-
-def guard(text: str) -> str:
-    """Quotes a cell that a spreadsheet would run as a formula ("=HYPERLINK(...)" typed by a
-    user); the import removes the quote again."""
-    return "'" + text if text[:1] in FORMULA_START else text
-
-
-def unguard(text: str) -> str:
-    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_START else text
+    spreadsheet.write_csv(export_rows(survey, responses), target)
 
 
 def csv_bytes(survey: Survey, responses: Iterable[SurveyResponse]) -> bytes:
     """The CSV export as a document to send (UTF-8 with BOM)."""
-    stream = io.StringIO(newline="")
-    write_csv(survey, responses, stream)
-    return stream.getvalue().encode("utf-8-sig")
+    return spreadsheet.csv_bytes(export_rows(survey, responses))
 
 
 def write_xlsx(
     survey: Survey, responses: Iterable[SurveyResponse], target: Path | IO[bytes]
 ) -> None:
     """Writes the export as an Excel workbook: one sheet, bold frozen header, text cells."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import (
-        ILLEGAL_CHARACTERS_RE,
-    )
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook()
-    sheet = workbook.worksheets[0]
-    sheet.title = survey.id[:31]
-    for row_number, row in enumerate(export_rows(survey, responses), start=1):
-        for column, text in enumerate(row, start=1):
-            written = sheet.cell(row_number, column, ILLEGAL_CHARACTERS_RE.sub("", text))
-            written.data_type = "s"  # text, never a formula
-    for column, name in enumerate(columns(survey), start=1):
-        sheet.cell(1, column).font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(column)].width = max(12, len(name) + 2)
-    sheet.freeze_panes = "B2"
-    workbook.save(target)
+    spreadsheet.write_xlsx(survey.id, export_rows(survey, responses), target)
 
 
 def xlsx_bytes(survey: Survey, responses: Iterable[SurveyResponse]) -> bytes:
-    buffer = io.BytesIO()
-    write_xlsx(survey, responses, buffer)
-    return buffer.getvalue()
+    return spreadsheet.xlsx_bytes(survey.id, export_rows(survey, responses))
 
 
 # Reading a file -------------------------------------------------------------------------------

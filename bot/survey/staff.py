@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.turn import Command, Turn
 from bot.survey.questionnaire import Survey
-from bot.survey.results import chart_png, stats, summary_text
+from bot.survey.results import chart_png, hidden, stats, summary_text
 from bot.survey.sheets import csv_bytes, responses_query, xlsx_bytes
 from bot.values.i18n import N_, _, current_locale
 from bot.values.markup import text
@@ -37,12 +37,23 @@ class SurveyResults:
             )
         responses = turn.session.scalars(responses_query(self.survey)).all()
         results = stats(self.survey, responses, area=area)
+        small = turn.settings.report_min_count if area else 0  # a breakdown by area
+        if hidden(results["responses"]["completed"], small) or (
+            area and not results["responses"]["completed"]
+        ):
+            refusal = _(
+                "Nell'area {area} le risposte completate sono meno di {count}: per non rendere "
+                "riconoscibile nessuno, non mostro statistiche per quest'area."
+            ).format(area=area, count=small)
+            return Answer((Reply(text(refusal)),))
         locale = current_locale()
-        messages: list[Outbound] = [Reply(text(summary_text(self.survey, results, locale)))]
+        summary = summary_text(self.survey, results, locale, small=small)
+        messages: list[Outbound] = [Reply(text(summary))]
         for question in self.survey.questions:
             data = results["questions"][question.id]
-            if question.type != "text" and data.get("answered"):
-                png = chart_png(self.survey, data, question.id, locale)
+            individual = question.type == "number" and small  # a histogram shows each firm
+            if question.type != "text" and data.get("answered") and not individual:
+                png = chart_png(self.survey, data, question.id, locale, small=small)
                 messages.append(Image(f"{question.id}.png", png))
         return Answer(tuple(messages))
 
