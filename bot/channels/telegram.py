@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -61,6 +64,7 @@ class TelegramChannel:
         self.settings = settings
         self.dispatcher = dispatcher
         self.application = build_application(settings, webhook)
+        self.screens = Screens()
         self.application.add_handler(CallbackQueryHandler(self.on_button))
         self.application.add_handler(MessageHandler(None, self.on_message))
         self.application.add_error_handler(self.on_error)
@@ -163,14 +167,17 @@ class TelegramChannel:
             await self._rewrite(chat_id, int(reply.edits), pieces[0], reply.buttons)
             return int(reply.edits)
         editable = reply.replace and len(pieces) == 1 and not reply.request_contact
-        if editable and pressed is not None and unchanged(shown, pieces[0], reply.buttons):
-            return pressed  # Telegram refuses an edit that changes nothing
-        if (
-            editable
-            and pressed is not None
-            and await self._edit(chat_id, pressed, pieces[0], reply.buttons)
-        ):
-            return pressed
+        if shown is not None and shown.text is None:
+            editable = False  # a file or a photo: its text cannot become this one
+        screen = (pieces[0].plain.strip(), inline_keyboard(reply.buttons))
+        if editable and pressed is not None:
+            async with self.screens.editing(chat_id):  # two taps' edits arrive in order
+                if self.screens.showing(chat_id, pressed, shown) == screen:
+                    return pressed  # Telegram refuses an edit that changes nothing
+                if await self._edit(chat_id, pressed, pieces[0], reply.buttons):
+                    self.screens.remember(chat_id, pressed, screen)
+                    return pressed
+                self.screens.forget(chat_id, pressed)
         sent = 0
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
@@ -183,6 +190,8 @@ class TelegramChannel:
                 link_preview_options=None,
             )
             sent = message.message_id
+            keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
+            self.screens.remember(chat_id, sent, (piece.plain.strip(), keyboard))
         return sent
 
     async def _edit(self, chat_id: str, message_id: int, text: Rich, buttons: Keyboard) -> bool:
@@ -273,11 +282,52 @@ def answer_lost(error: NetworkError) -> bool:
     return isinstance(error.__cause__, _AFTER_WRITING)
 
 
-def unchanged(shown: Message | None, text: Rich, buttons: Keyboard) -> bool:
-    """Would the edit leave the message as it is (same text, same buttons)?"""
-    if shown is None or shown.text is None:
-        return False
-    return shown.text == text.plain.strip() and shown.reply_markup == inline_keyboard(buttons)
+Screen = tuple[str, InlineKeyboardMarkup | None]  # a message's plain text and its buttons
+
+
+class Screens:
+    """What the bot's recent messages show, as it last sent or edited them (newer than what
+    a pressed button's update carries): an edit that would change nothing is not sent."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._screens: OrderedDict[tuple[str, int], Screen] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def editing(self, chat_id: str) -> AsyncIterator[None]:
+        """One edit at a time per chat: a later tap's edit never overtakes an earlier one."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._waiting[chat_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[chat_id] -= 1
+            if not self._waiting[chat_id]:
+                del self._waiting[chat_id], self._locks[chat_id]
+
+    def showing(self, chat_id: str, message_id: int, shown: Message | None) -> Screen | None:
+        """What the message shows: as the bot last made it, else as the update says."""
+        known = self._screens.get((chat_id, message_id))
+        if known is not None:
+            return known
+        if shown is None or shown.text is None:
+            return None
+        markup = (
+            shown.reply_markup if isinstance(shown.reply_markup, InlineKeyboardMarkup) else None
+        )
+        return (shown.text, markup)
+
+    def remember(self, chat_id: str, message_id: int, screen: Screen) -> None:
+        self._screens[(chat_id, message_id)] = screen
+        self._screens.move_to_end((chat_id, message_id))
+        while len(self._screens) > self.size:
+            self._screens.popitem(last=False)
+
+    def forget(self, chat_id: str, message_id: int) -> None:
+        self._screens.pop((chat_id, message_id), None)
 
 
 def caption_html(caption: Rich) -> str | None:
