@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.booking_world import ADA, BOOKING_FILE, Clock  # noqa: E402
-from tests.bot_runner import running_bot, telegram_settings  # noqa: E402
+from tests.booking_world import ADA, Clock, on_telegram  # noqa: E402
+from tests.bot_runner import running_bot  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 from tests.fuzzing import STAFF_GROUP, Fuzzer, run, settle  # noqa: E402
@@ -45,13 +45,7 @@ async def fuzz(updates: int, seed: int, postgres: str | None) -> dict[str, objec
     logging.getLogger().addHandler(errors)
     with scratch_database(postgres) as url:
         async with FakeTelegram(callback_query_timeout=600) as tg:
-            settings = telegram_settings(
-                tg,
-                url,
-                booking_file=BOOKING_FILE,
-                staff_user_ids=frozenset({ADA}),
-                staff_chat_id=STAFF_GROUP,
-            )
+            settings = on_telegram(tg.base_url, tg.token, url, STAFF_GROUP)
             async with running_bot(settings, Clock()):
                 fuzzer = Fuzzer.create(tg, seed, staff_id=ADA)
                 started = time.monotonic()

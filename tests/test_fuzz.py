@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import App
-from tests.booking_world import ADA, Clock, booking_settings
+from tests.booking_world import ADA, Clock, on_telegram
 from tests.bot_runner import running_bot
 from tests.fake_telegram import FakeTelegram
 from tests.fuzzing import STAFF_GROUP, Fuzzer, run, settle
@@ -20,26 +20,18 @@ SEED = 15
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(callback_query_timeout=120) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(tg: FakeTelegram, database_url: str, clock: Clock) -> AsyncIterator[App]:
-    settings = booking_settings(
-        database_url,
-        telegram_bot_token=tg.token,
-        telegram_api_base_url=tg.base_url,
-        staff_chat_id=STAFF_GROUP,
-    )
-    async with running_bot(settings, clock) as app:
-        yield app
+async def bot(database_url: str, clock: Clock) -> AsyncIterator[tuple[FakeTelegram, App]]:
+    """The app and the fake Bot API; button presses never expire, however long a run is."""
+    async with FakeTelegram(callback_query_timeout=600) as tg:
+        settings = on_telegram(tg.base_url, tg.token, database_url, STAFF_GROUP)
+        async with running_bot(settings, clock) as app:
+            yield tg, app
 
 
 async def test_random_updates_break_nothing(
-    tg: FakeTelegram, bot: App, caplog: pytest.LogCaptureFixture
+    bot: tuple[FakeTelegram, App], caplog: pytest.LogCaptureFixture
 ) -> None:
+    tg, _app = bot
     caplog.set_level(logging.WARNING)
     fuzzer = Fuzzer.create(tg, SEED, staff_id=ADA)
     started = time.monotonic()

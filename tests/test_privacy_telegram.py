@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import App
-from tests.booking_world import ADA, Clock, booking_settings
+from tests.booking_world import ADA, Clock, on_telegram
 from tests.bot_runner import running_bot
 from tests.fake_telegram import FakeTelegram, FakeUser
 
@@ -16,22 +16,13 @@ STAFF_GROUP = -1001234
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
+async def world(database_url: str, clock: Clock) -> AsyncIterator[tuple[FakeTelegram, App]]:
+    """The fake Bot API, Sportello polling it; no call of the bot may be refused."""
     async with FakeTelegram() as fake:
-        yield fake
+        settings = on_telegram(fake.base_url, fake.token, database_url, STAFF_GROUP)
+        async with running_bot(settings, clock) as app:
+            yield fake, app
         fake.assert_no_rejections()
-
-
-@pytest.fixture
-async def bot(tg: FakeTelegram, database_url: str, clock: Clock) -> AsyncIterator[App]:
-    settings = booking_settings(
-        database_url,
-        telegram_bot_token=tg.token,
-        telegram_api_base_url=tg.base_url,
-        staff_chat_id=STAFF_GROUP,
-    )
-    async with running_bot(settings, clock) as app:
-        yield app
 
 
 async def book_a_call(person: FakeUser) -> None:
@@ -53,8 +44,9 @@ async def book_a_call(person: FakeUser) -> None:
 
 
 async def test_the_staff_card_is_redacted_when_the_person_erases_their_data(
-    tg: FakeTelegram, bot: App
+    world: tuple[FakeTelegram, App],
 ) -> None:
+    tg, app = world
     group = tg.group(STAFF_GROUP, "Staff SMP", bot_is_admin=True)
     eve = tg.user(3003, first_name="Eve", language_code="it")
     await eve.send("ciao a tutti", chat=group)  # her first message, in the group
@@ -73,7 +65,7 @@ async def test_the_staff_card_is_redacted_when_the_person_erases_their_data(
     await alice.next_message()
     await alice.press("🗑 Sì, cancella tutto")
     await alice.next_message()
-    await bot.outbox.drain()
+    await app.outbox.drain()
     redacted, notice = [await group.next_message() for _ in range(2)]
     assert redacted.kind == "edit" and redacted.message_id == card.message_id
     assert "la persona ha cancellato i suoi dati" in notice.text and "Alice" not in notice.text
@@ -82,8 +74,9 @@ async def test_the_staff_card_is_redacted_when_the_person_erases_their_data(
 
 
 async def test_a_button_that_shows_the_same_screen_sends_no_edit(
-    tg: FakeTelegram, bot: App
+    world: tuple[FakeTelegram, App],
 ) -> None:
+    tg, _app = world
     group = tg.group(STAFF_GROUP, "Staff SMP")
     ada = tg.user(ADA, first_name="Ada")
     await book_a_call(tg.user(3001, first_name="Alice", language_code="it"))
