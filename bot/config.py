@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Rome"
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # Webhook bodies over these are refused (413) while they are read, before any parsing.
+    webhook_max_bytes: int = Field(default=1_048_576, ge=1024)
+    whatsapp_webhook_max_bytes: int = Field(default=3_145_728, ge=1024)
     port: int = Field(default=8080, ge=1, le=65535)
     retention_months: int = Field(default=24, ge=1, le=240)
     # Breakdowns by area hide counts below this: a count of 1 in a small valley names a firm.
