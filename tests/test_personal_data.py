@@ -122,6 +122,20 @@ def test_withdrawing_consent_keeps_proof_of_it(settings: Settings) -> None:
     assert consents[0]["withdrawn_at"] is not None
 
 
+def test_withdrawing_consent_asks_first_and_says_what_goes(settings: Settings) -> None:
+    anna, _bruno = used_desk(settings)
+    anna.send("/privacy")
+    [question] = anna.press("Withdraw")
+    for what in ("questionnaire", "phone number", "subscription", "event invitations"):
+        assert what in question
+    assert anna.labels == ["Yes, withdraw my consent", "Cancel"]
+    [kept] = anna.press("Cancel")
+    assert "your consent stays as it was" in kept
+    anna.send("/miei_dati")
+    consents = json.loads(anna.last.content)["tables"]["consents"]  # type: ignore[union-attr]
+    assert consents[0]["withdrawn_at"] is None
+
+
 async def test_retention_erases_users_inactive_for_too_long(settings: Settings) -> None:
     app = make_app(settings)
     anna, bruno = Person(app.desk, "7"), Person(app.desk, "8")
