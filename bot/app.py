@@ -115,7 +115,9 @@ class App:
         self.leadership = Leadership(self.database)
         self.scheduler = Scheduler(lambda: self.leadership.is_leader)
         self.outbox = OutboxSender(self.database, clock, settings, self.leadership.instance)
-        self.housekeeping = Housekeeping(self.database, settings.retention_months, clock)
+        self.housekeeping = Housekeeping(
+            self.database, settings.retention_months, clock, settings.default_locale
+        )
         self.housekeeping.before_erase.append(partial(topics_deleted, settings))
         install_jobs(self.scheduler, self.outbox, self.housekeeping, self.leadership, self._recover)
         renderers = {kind: r for f in self.desk.features for kind, r in f.reminders.items()}

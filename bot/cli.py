@@ -20,6 +20,7 @@ from bot.startup import Unreachable
 from bot.storage import backup
 from bot.storage.backup import BackupError
 from bot.storage.db import Database, SchemaNotReady
+from bot.storage.sql_errors import hide_statement_values
 from bot.survey import cli as survey_cli
 from bot.survey.questionnaire import SurveyError
 from bot.workspace import WorkspaceExists
@@ -140,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.configure(level, settings.log_format, secrets(settings))
         if not serving:  # a row for another terminal's chat waits: no news in this one
             logging.getLogger("bot.delivery.sender").setLevel(logging.ERROR)
+        hide_statement_values()  # an error's log lines never quote what users wrote
         return run_command(args, settings)
     except (ConfigError, SchemaNotReady, KnowledgeError, SurveyError, BookingError) as error:
         print(f"sportello: {error}", file=sys.stderr)

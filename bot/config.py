@@ -82,7 +82,12 @@ class Settings(BaseSettings):
     metrics_token: str | None = None  # when set, /metrics wants "Authorization: Bearer ..."
     log_format: Literal["text", "json"] = "text"
     startup_retry_seconds: float = Field(default=120, ge=0, le=3600)  # Bot API, database
+    # Webhook bodies over these are refused (413) while they are read, before any parsing.
+    webhook_max_bytes: int = Field(default=1_048_576, ge=1024)
+    whatsapp_webhook_max_bytes: int = Field(default=3_145_728, ge=1024)
     retention_months: int = Field(default=24, ge=1, le=240)
+    # Breakdowns by area hide counts below this: a count of 1 in a small valley names a firm.
+    report_min_count: int = Field(default=3, ge=1, le=100)
     outbox_rate: float = Field(default=25.0, gt=0, le=10_000)  # messages/s, whole deployment
     outbox_chat_rate: float = Field(default=1.0, gt=0, le=100)  # messages/s to one chat
     quiet_hours: str = "21:00-08:00"  # announcements and broadcasts wait; "off" for none

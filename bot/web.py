@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.webhook_body import TooLarge, parse_json, read_body
 from bot.channels.whatsapp.channel import WhatsAppChannel
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,11 @@ def build_web_app(
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            payload = await request.json()
-            await telegram.receive(payload)
+            raw = await read_body(request, telegram.settings.webhook_max_bytes)
+            await telegram.receive(parse_json(raw))
+        except TooLarge:
+            log.warning("webhook: a body over WEBHOOK_MAX_BYTES")
+            return PlainTextResponse("too large", status_code=413)
         except ValueError:
             log.warning("webhook: a body that is not an update")
             return PlainTextResponse("bad request", status_code=400)

@@ -33,6 +33,16 @@ def booking_settings(database_url: str, **values: object) -> Settings:
     return make_settings(database_url, **{**defaults, **values})
 
 
+def on_telegram(base_url: str, token: str, database_url: str, staff_chat: int) -> Settings:
+    """The booking settings for the app polling the fake Bot API, with a staff group."""
+    return booking_settings(
+        database_url,
+        telegram_bot_token=token,
+        telegram_api_base_url=base_url,
+        staff_chat_id=staff_chat,
+    )
+
+
 def to_the_times(
     person: Person, day: str = "lunedì 23 novembre", topic: str = "Welfare aziendale e fisco"
 ) -> list[str]:

@@ -121,9 +121,32 @@ def test_a_note_a_video_call_and_the_way_back_to_other_days(app: App) -> None:
     anna.send("+41 44 668 18 00")
     [summary] = anna.send("Vorrei capire come aderire per i miei tre dipendenti")
     assert "🎥 Videochiamata · mercoledì 25 novembre, 09:30" in summary
-    assert "Link della videochiamata: https://meet.example.org/smp" in summary
+    assert "Link della videochiamata: https://meet.example.org/smp-" in summary
     assert "Nota: Vorrei capire come aderire" in summary
     assert "Numero: +41 44 668 18 00" in summary
+
+
+def video_link(person: Person, time: str) -> str:
+    person.send("/richiamata")
+    if "✅ Accetto" in person.labels:
+        person.press("✅ Accetto")
+    person.press("Welfare aziendale e fisco")
+    person.press("🎥 Videochiamata")
+    person.press("lunedì 23 novembre")
+    person.press(time)
+    person.send("333 123 4567")
+    [summary] = person.press("Nessuna nota")
+    [link] = [line for line in summary.splitlines() if line.startswith("Link")]
+    return link.split(": ", 1)[1]
+
+
+def test_each_video_call_has_a_room_of_its_own(app: App) -> None:
+    first = video_link(Person(app.desk, "7"), "10:00")
+    second = video_link(Person(app.desk, "8"), "10:00")  # same time, the other operator
+    assert first != second
+    for link in (first, second):
+        room = link.removeprefix("https://meet.example.org/smp-")
+        assert len(room) == 16 and room.replace("-", "").replace("_", "").isalnum()
 
 
 @pytest.mark.parametrize(
@@ -140,6 +163,15 @@ def test_a_number_we_could_not_call_is_asked_again_kindly(app: App, typed: str) 
     anna.send("0121 123456")  # a landline in Pinerolo
     [summary] = anna.press("Nessuna nota")
     assert "Numero: +39 0121 123456" in summary
+
+
+def test_a_premium_rate_number_is_refused_with_the_reason(app: App) -> None:
+    anna = Person(app.desk)
+    to_the_times(anna, "lunedì 23 novembre", "Welfare aziendale e fisco")
+    anna.press("11:00")
+    problem, again = anna.send("899 123456")
+    assert "numero a pagamento o a costo condiviso" in problem
+    assert "A quale numero ti chiamiamo?" in again
 
 
 def test_a_shared_contact_must_be_the_senders_own(app: App) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.booking.dates import parse_day, parse_range
-from bot.booking.phone import BadPhone, normalise_phone
+from bot.booking.phone import BadPhone, CostlyPhone, normalise_phone
 from bot.booking.setup import BookingError, load_booking
 from bot.booking.slots import Busy, Calendar, candidates, days_with_offers, offers_on
 from bot.values.holidays import is_holiday
@@ -90,6 +90,8 @@ def test_no_time_in_the_past_or_beyond_the_horizon() -> None:
     ("typed", "e164"),
     [
         ("333 123 4567", "+393331234567"),
+        ("800 123456", "+39800123456"),  # toll-free: costs SMP nothing more
+        ("+1 202 555 0143", "+12025550143"),
         ("+39 333 1234567", "+393331234567"),
         ("0039 333 123 4567", "+393331234567"),
         ("0121-123456", "+390121123456"),
@@ -104,6 +106,26 @@ def test_phone_numbers_are_normalised(typed: str, e164: str) -> None:
 @pytest.mark.parametrize("typed", ["", "ciao", "12345", "+39 000", "333 123 4567 8901 2345"])
 def test_phone_numbers_we_cannot_call(typed: str) -> None:
     with pytest.raises(BadPhone):
+        normalise_phone(typed)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "899 123456",  # premium rate
+        "892 123",
+        "166 123456",
+        "144 123456",
+        "+44 909 879 0000",
+        "+1 900 555 0123",
+        "+33 8 99 12 34 56",
+        "848 123456",  # shared cost
+        "178 1234567",  # personal numbers, charged as the owner decides
+        "199 123456",
+    ],
+)
+def test_numbers_that_cost_extra_are_refused(typed: str) -> None:
+    with pytest.raises(CostlyPhone):
         normalise_phone(typed)
 
 

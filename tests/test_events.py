@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.storage.models import Reminder, Rsvp, Subscription
@@ -272,6 +274,7 @@ async def test_withdrawing_consent_stops_what_was_already_queued(desk: Desk) -> 
     await desk.app.announcer.run()  # queued, not yet sent
     anna.send("/privacy")
     anna.press("Revoca il consenso")
+    anna.press("Sì, revoca il consenso")
     await desk.tick()
     assert desk.received(anna) == []
     desk.clock.now = datetime(2027, 3, 11, 17, 31, tzinfo=UTC)  # the day-before reminder
@@ -290,7 +293,7 @@ async def test_a_user_who_blocked_the_bot_is_unsubscribed(desk: Desk) -> None:
 
 
 async def test_the_attendee_list_has_consented_names(desk: Desk) -> None:
-    anna, bruno = desk.person("7"), desk.person("8", "Bruno Bianchi")
+    anna, bruno = desk.person("7"), desk.person("8", "=HYPERLINK(1;2) Bianchi")
     for person in (anna, bruno):
         subscribe(person, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
     staff = desk.person("4242", "Staff")
@@ -301,12 +304,17 @@ async def test_the_attendee_list_has_consented_names(desk: Desk) -> None:
     bruno.press("Forse")
     staff.press("Apri l'evento")
     staff.press("Partecipanti")
-    document = staff.last
+    workbook, document = staff.answers[-1].replies
     assert isinstance(document, Document) and document.mime_type == "text/csv"
     lines = document.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "nome,risposta,lista_attesa,risposto_il,voto,commento"
-    assert any(line.startswith("Bruno Bianchi,maybe") for line in lines)
-    assert any(line.startswith("Anna Rossi,yes") for line in lines)
+    assert lines[0] == "nome;risposta;lista_attesa;risposto_il;voto;commento"  # Italian Excel
+    assert any(line.startswith('"\'=HYPERLINK(1;2) Bianchi";maybe') for line in lines)
+    assert any(line.startswith("Anna Rossi;yes") for line in lines)
+    assert isinstance(workbook, Document) and workbook.filename.endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(workbook.content)).worksheets[0]
+    names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "=HYPERLINK(1;2) Bianchi" in names  # a text cell, never a formula
+    assert all(cell.data_type == "s" for cell in sheet["A"])
 
 
 def test_staff_only_commands_and_buttons(desk: Desk) -> None:

@@ -20,6 +20,14 @@ def test_forged_or_foreign_data_is_refused(data: str) -> None:
         signer.unpack(data)
 
 
+@pytest.mark.parametrize("tail", ["é", "ü" * 8, "\x00", "日本語", "\U0001f600"])
+def test_non_ascii_after_the_separator_is_a_stale_button(tail: str) -> None:
+    with pytest.raises(BadPayload):
+        signer.unpack(f"lang:fr~{tail}")
+    with pytest.raises(BadPayload):
+        signer.unpack(signer.pack("lang", "fr") + tail)
+
+
 def test_tampered_argument_is_refused() -> None:
     _body, signature = signer.pack("lang", "fr").split("~")
     with pytest.raises(BadPayload):

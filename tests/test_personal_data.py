@@ -17,14 +17,14 @@ from bot.values.messages import Address, Delivery, Reply
 from tests.desk_chat import Person, make_app
 
 
-def references_to_users() -> dict[str, str]:
-    """Every column of the schema that points at users.id, by table."""
-    found: dict[str, str] = {}
-    for table in Base.metadata.sorted_tables:
-        for column in table.columns:
-            if any(fk.column.table.name == "users" for fk in column.foreign_keys):
-                found[table.name] = column.name
-    return found
+def references_to_users() -> set[tuple[str, str]]:
+    """Every column of the schema that points at users.id, as (table, column)."""
+    return {
+        (table.name, column.name)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if any(fk.column.table.name == "users" for fk in column.foreign_keys)
+    }
 
 
 def test_every_table_is_either_registered_or_declared_not_personal() -> None:
@@ -33,9 +33,8 @@ def test_every_table_is_either_registered_or_declared_not_personal() -> None:
         assert table in registered or table in personal_data.NOT_PERSONAL, (
             f"table {table} holds data: register it in bot/personal_data.py or say why not"
         )
-    for table, column in references_to_users().items():
-        entry = next(e for e in personal_data.tables() if e.name == table)
-        assert entry.user_column == column
+    walked = {(entry.name, entry.user_column) for entry in personal_data.tables()}
+    assert references_to_users() <= walked
 
 
 def used_desk(settings: Settings) -> tuple[Person, Person]:
@@ -61,10 +60,10 @@ def rows_of(settings: Settings, user_id: int) -> dict[str, int]:
     database = Database(settings.database_url)
     counts: dict[str, int] = {}
     with database.engine.connect() as connection:
-        for table, column in {**references_to_users(), "users": "id"}.items():
+        for table, column in {*references_to_users(), ("users", "id")}:
             found = Base.metadata.tables[table]
             rows = connection.execute(select(found).where(found.c[column] == user_id)).all()
-            counts[table] = len(rows)
+            counts[table] = counts.get(table, 0) + len(rows)
     database.dispose()
     return counts
 
@@ -86,7 +85,7 @@ def test_my_data_sends_everything_stored_about_me(settings: Settings) -> None:
     data = json.loads(document.content)  # type: ignore[union-attr]
     assert document.filename == "sportello-miei-dati.json"  # type: ignore[union-attr]
     tables = data["tables"]
-    assert set(tables) == {entry.name for entry in personal_data.tables()}
+    assert set(tables) == {entry.label for entry in personal_data.tables()}
     assert tables["users"][0]["name"] == "Anna Rossi"
     assert tables["users"][0]["locale"] == "en"
     assert len(tables["consents"]) == 1
@@ -117,9 +116,24 @@ def test_withdrawing_consent_keeps_proof_of_it(settings: Settings) -> None:
     anna, _bruno = used_desk(settings)
     anna.send("/privacy")
     anna.press("Withdraw")
+    anna.press("Yes, withdraw my consent")
     anna.send("/miei_dati")
     consents = json.loads(anna.last.content)["tables"]["consents"]  # type: ignore[union-attr]
     assert consents[0]["withdrawn_at"] is not None
+
+
+def test_withdrawing_consent_asks_first_and_says_what_goes(settings: Settings) -> None:
+    anna, _bruno = used_desk(settings)
+    anna.send("/privacy")
+    [question] = anna.press("Withdraw")
+    for what in ("questionnaire", "phone number", "subscription", "event invitations"):
+        assert what in question
+    assert anna.labels == ["Yes, withdraw my consent", "Cancel"]
+    [kept] = anna.press("Cancel")
+    assert "your consent stays as it was" in kept
+    anna.send("/miei_dati")
+    consents = json.loads(anna.last.content)["tables"]["consents"]  # type: ignore[union-attr]
+    assert consents[0]["withdrawn_at"] is None
 
 
 async def test_retention_erases_users_inactive_for_too_long(settings: Settings) -> None:

@@ -11,6 +11,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -455,6 +456,35 @@ def test_report_is_one_offline_folder(database: Database, tmp_path: Path) -> Non
     figli = needs[needs.index("Figli: cura e scuola") :]
     assert "&lt;script&gt;" in figli.split("<h3>")[0]
     assert 'id="per-area"' in page and "Val Pellice" in page
+
+
+def test_tables_by_area_hide_counts_that_could_name_a_firm(tmp_path: Path) -> None:
+    database = new_database(tmp_path / "small.db")
+    fill(database, count=40, partial=0)
+    index = write_report(SURVEY, load_responses(database, SURVEY), tmp_path / "r", small=3)
+    by_area = index.read_text(encoding="utf-8").split('id="per-area"')[1]
+    cells = re.findall(r'<td class="n">([^<]*)</td>', by_area)
+    assert "&lt; 3" in cells and "i conteggi sotto 3 sono nascosti" in by_area
+    assert not {"1", "2"} & set(cells)  # a 1 or a 2 never shows
+    database.dispose()
+
+
+@dataclass
+class Answered:
+    survey_id: str
+    status: str
+    answers: dict[str, Any]
+
+
+def test_summary_by_area_hides_small_counts() -> None:
+    responses = [
+        Answered(SURVEY.id, "completed", {"area": "pinerolo", "ruolo": "titolare"}),
+        *[Answered(SURVEY.id, "completed", {"area": "pinerolo", "ruolo": "dipendente"})] * 4,
+    ]
+    results = stats(SURVEY, responses, area="pinerolo")
+    text = summary_text(SURVEY, results, "it", small=3)
+    assert "i conteggi sotto 3 sono nascosti" in text
+    assert "< 3" in text and "20%" not in text
 
 
 # Commands --------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import menu
 from bot.core.turn import Command, Feature, Stale, Turn
+from bot.delivery import redaction
 from bot.storage import personal_data
 from bot.storage.models import Consent
 from bot.values.i18n import _, format_date, ngettext
@@ -114,12 +115,43 @@ def on_consent(turn: Turn, args: tuple[str, ...]) -> Answer:
     return Answer(notice=_("Grazie, consenso registrato.")) + turn.follow(then)
 
 
+def ask_withdraw(turn: Turn, _args: tuple[str, ...]) -> Answer:
+    """Withdrawing consent deletes data: first say which, and ask."""
+    if current_consent(turn.session, turn.user.id) is None:
+        raise Stale
+    turn.remember(withdraw_asked=True)
+    keyboard = rows(
+        turn.button(_("Sì, revoca il consenso"), "withdraw_yes"),
+        turn.button(_("Annulla"), "withdraw_no"),
+    )
+    question = join(
+        [
+            _("Se revochi il consenso cancello subito:"),
+            bullets(
+                [
+                    _("le tue risposte al questionario;"),
+                    _(
+                        "le tue richiamate, con numero di telefono e nota "
+                        "(quelle future sono annullate);"
+                    ),
+                    _("la tua iscrizione agli avvisi di eventi e seminari;"),
+                    _("le tue risposte agli inviti agli eventi."),
+                ]
+            ),
+            _("Restano la lingua scelta e la prova del consenso dato e revocato. Confermi?"),
+        ]
+    )
+    return Answer((Reply(question, keyboard, replace=True),))
+
+
 def on_withdraw(turn: Turn, _args: tuple[str, ...]) -> Answer:
     consent = current_consent(turn.session, turn.user.id)
-    if consent is None:
+    if consent is None or not turn.conversation.data.get("withdraw_asked"):
         raise Stale
+    turn.remember(withdraw_asked=False)
     consent.withdrawn_at = turn.now
     forgotten = turn.forget(turn)
+    redaction.redact_sent(turn.session, turn.user.id, turn.settings.default_locale, turn.now)
     personal_data.erase_consent_based(turn.session, turn.user.id)
     return (
         menu.show(
@@ -168,6 +200,7 @@ def on_erase_yes(turn: Turn, _args: tuple[str, ...]) -> Answer:
     if not turn.conversation.data.get("erase_asked"):
         raise Stale  # an old confirmation, e.g. a second tap after the erasure
     forgotten = turn.forget(turn)
+    redaction.redact_sent(turn.session, turn.user.id, turn.settings.default_locale, turn.now)
     personal_data.erase(turn.session, turn.user.id)
     return (
         say(
@@ -179,6 +212,11 @@ def on_erase_yes(turn: Turn, _args: tuple[str, ...]) -> Answer:
         )
         + forgotten
     )
+
+
+def on_withdraw_no(turn: Turn, _args: tuple[str, ...]) -> Answer:
+    turn.remember(withdraw_asked=False)
+    return menu.show(turn, _("Va bene, il consenso resta com'era."), replace=True)
 
 
 def on_erase_no(turn: Turn, _args: tuple[str, ...]) -> Answer:
@@ -195,7 +233,9 @@ FEATURE = Feature(
     },
     buttons={
         "consent": on_consent,
-        "withdraw": on_withdraw,
+        "withdraw": ask_withdraw,
+        "withdraw_yes": on_withdraw,
+        "withdraw_no": on_withdraw_no,
         "mydata": lambda turn, _args: export(turn),
         "erase": lambda turn, _args: ask_erase(turn),
         "erase_yes": on_erase_yes,

@@ -23,7 +23,7 @@ def describe(booking: Booking, setup: BookingSetup) -> Rich:
         _("Numero: {phone}").format(phone=readable_phone(booking.phone) if booking.phone else "—"),
     ]
     if booking.mode == "video":
-        link = setup.video_link_of(booking.operator_id)
+        link = setup.video_link_of(booking.operator_id, booking.room)
         lines.append(_("Link della videochiamata: {link}").format(link=link))
     if booking.note:
         lines.append(_("Nota: {note}").format(note=booking.note))
@@ -31,7 +31,8 @@ def describe(booking: Booking, setup: BookingSetup) -> Rich:
 
 
 def calendar_entry(booking: Booking, setup: BookingSetup, cancelled: bool = False) -> Event:
-    link = setup.video_link_of(booking.operator_id) if booking.mode == "video" else None
+    video = booking.mode == "video"
+    link = setup.video_link_of(booking.operator_id, booking.room) if video else None
     return Event(
         uid=f"booking-{booking.id}",
         start=booking.starts_at,

@@ -16,7 +16,7 @@ from bot.booking.flow import (
     parse_stamp,
     stamp_of,
 )
-from bot.booking.phone import BadPhone, normalise_phone, readable_phone
+from bot.booking.phone import BadPhone, CostlyPhone, normalise_phone, readable_phone
 from bot.booking.setup import BookingSetup
 from bot.booking.store import Request
 from bot.core.turn import Stale, Turn
@@ -140,6 +140,14 @@ class BookingDetails:
     def _accept_phone(self, turn: Turn, typed: str) -> Answer:
         try:
             phone = normalise_phone(typed)
+        except CostlyPhone:
+            return self.ask_phone(
+                turn,
+                _(
+                    "Questo è un numero a pagamento o a costo condiviso (come 899, 892, 166, "
+                    "144): non possiamo chiamarlo. Scrivi un numero di cellulare o di rete fissa."
+                ),
+            )
         except BadPhone:
             return self.ask_phone(
                 turn,

@@ -94,10 +94,17 @@ class BookingSetup(Strict):
         topic = self.topic(topic_id)
         return [self.operator(o) for o in topic.operators] if topic else []
 
-    def video_link_of(self, telegram_id: int) -> str | None:
+    def video_link_of(self, telegram_id: int, room: str) -> str | None:
+        """The call's own room: the operator's (or the common) link, then `-room`."""
         operator = self.operator_by_telegram(telegram_id)
         link = (operator.video_link if operator else None) or self.video_link
-        return str(link) if link else None
+        return room_link(str(link), room) if link else None
+
+
+def room_link(base: str, room: str) -> str:
+    """https://meet.jit.si/SMP + abc -> https://meet.jit.si/SMP-abc (a base ending in / gets
+    the room as its path)."""
+    return f"{base}{room}" if base.endswith("/") else f"{base}-{room}"
 
 
 def _unique(what: str, values: list[str]) -> None:

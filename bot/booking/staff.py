@@ -63,6 +63,9 @@ def card_text(
         _("Argomento: {topic}").format(topic=topic.label.get(current_locale()) if topic else "—"),
         _("Operatore: {name}").format(name=operator_name(session, setup, booking.operator_id)),
     ]
+    if booking.mode == "video":
+        link = setup.video_link_of(booking.operator_id, booking.room)
+        lines.append(_("Link della videochiamata: {link}").format(link=link))
     if booking.note:
         lines.append(_("Nota: {note}").format(note=booking.note))
     if booking.taken_by and booking.status == booking_store.CONFIRMED:
@@ -73,6 +76,18 @@ def card_text(
         who = operator_name(session, setup, booking.taken_by)
         lines.append(_(STATES[booking.status]).format(who=who))
     return join(lines)
+
+
+def erased_text(session: Session, setup: BookingSetup, booking: Booking) -> Rich:
+    """The call staff no longer make, without a word about the person (they asked for that)."""
+    how = _("📞 Telefonata") if booking.mode == "phone" else _("🎥 Videochiamata")
+    return join(
+        [
+            bold(_(HEADS["erased"])),
+            bold(f"{format_moment(booking.starts_at)} · {how}"),
+            _("Operatore: {name}").format(name=operator_name(session, setup, booking.operator_id)),
+        ]
+    )
 
 
 def card_buttons(signer: Signer, booking: Booking) -> Keyboard:
@@ -109,15 +124,25 @@ def cards(
     booking: Booking,
     event: str,
 ) -> tuple[Delivery, ...]:
-    """The booking's card for the staff chat (or each staff member), in their language."""
+    """The booking's card for the staff chat (or each staff member), in their language.
+
+    A card carries the person's data, and says so (`about`); the one telling staff that the
+    person erased their data carries none."""
     deliveries = []
+    erased = event == "erased"
     for address in alerts.staff_addresses(settings):
         with use_locale(staff_locale(session, settings, address), settings.zone):
-            card = Reply(
-                card_text(session, setup, booking, HEADS[event]), card_buttons(signer, booking)
+            card = (
+                Reply(erased_text(session, setup, booking))
+                if erased
+                else Reply(
+                    card_text(session, setup, booking, HEADS[event]),
+                    card_buttons(signer, booking),
+                )
             )
         key = f"booking:{booking.id}:{event}:{booking.updated_at.timestamp():.0f}:{address.chat_id}"
-        deliveries.append(Delivery(address, card, key))
+        about = None if erased else booking.user_id
+        deliveries.append(Delivery(address, card, key, about=about))
     return tuple(deliveries)
 
 

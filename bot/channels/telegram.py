@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -67,6 +70,7 @@ class TelegramChannel:
         self.dispatcher = dispatcher
         self.application = build_application(settings, webhook)
         self.forum = Forum(self.application.bot, dispatcher.desk.database)
+        self.screens = Screens()
         self.application.add_handler(CallbackQueryHandler(self.on_button))
         self.application.add_handler(MessageHandler(None, self.on_message))
         self.application.add_error_handler(self.on_error)
@@ -103,7 +107,9 @@ class TelegramChannel:
         await self._answer_query(query.id, answer.notice)
         pressed = inbound.message_ref
         topic = _topic(inbound.thread)
-        await self.render(inbound.chat_id, answer, int(pressed) if pressed else None, topic)
+        shown = query.message if isinstance(query.message, Message) else None
+        at = int(pressed) if pressed else None
+        await self.render(inbound.chat_id, answer, at, topic, shown)
 
     async def receive(self, payload: object) -> None:
         """A webhook's body: queued for the application; ValueError when it is no update."""
@@ -121,16 +127,25 @@ class TelegramChannel:
     # Outbound -----------------------------------------------------------------
 
     async def render(
-        self, chat_id: str, answer: Answer, pressed: int | None = None, topic: int | None = None
+        self,
+        chat_id: str,
+        answer: Answer,
+        pressed: int | None = None,
+        topic: int | None = None,
+        shown: Message | None = None,
     ) -> None:
-        """The answer in the chat (in the forum topic the user wrote in, if any)."""
+        """The answer in the chat (in the forum topic the user wrote in, if any); `shown` is
+        the pressed message as Telegram showed it."""
         for message in answer.replies:
-            await self.send(chat_id, message, pressed, topic)
+            await self.send(chat_id, message, pressed, topic, shown)
+            if isinstance(message, Reply) and message.replace:
+                shown = None  # edited now: what it shows is no longer known
 
-    async def deliver(self, chat_id: str, message: Outbound) -> None:
-        """Outbox sender: a queued message to any chat, its errors in the core's terms."""
+    async def deliver(self, chat_id: str, message: Outbound) -> str:
+        """Outbox sender: a queued message to any chat, its errors in the core's terms;
+        returns the id of the (last) message sent."""
         try:
-            await self._send_once(chat_id, message, None, None)
+            return str(await self._send_once(chat_id, message, None, None))
         except RetryAfter as error:
             raise Throttled(seconds(error.retry_after)) from error
         except Forbidden as error:
@@ -148,43 +163,65 @@ class TelegramChannel:
         message: Outbound,
         pressed: int | None = None,
         topic: int | None = None,
+        shown: Message | None = None,
     ) -> None:
         """Sends one message; when Telegram asks to slow down, waits as asked and retries."""
         for _attempt in range(3):
             try:
-                return await self._send_once(chat_id, message, pressed, topic)
+                await self._send_once(chat_id, message, pressed, topic, shown)
+                return
             except RetryAfter as error:
                 delay = seconds(error.retry_after)
                 log.warning("telegram asks to wait %.1fs before writing to %s", delay, chat_id)
                 await asyncio.sleep(delay)
-        await self._send_once(chat_id, message, pressed, topic)
+        await self._send_once(chat_id, message, pressed, topic, shown)
 
     async def _send_once(
-        self, chat_id: str, message: Outbound, pressed: int | None, topic: int | None
-    ) -> None:
-        """One message, in its thread's topic when it names a thread, else in `topic`."""
+        self,
+        chat_id: str,
+        message: Outbound,
+        pressed: int | None,
+        topic: int | None,
+        shown: Message | None = None,
+    ) -> int:
+        """One message, in its thread's topic when it names a thread, else in `topic`;
+        returns the id of the (last) message it became."""
         thread = message.thread
         if thread is not None:
             topic = await self.forum.topic(chat_id, thread)
         if isinstance(message, Reply):
-            sent = await self._send_reply(chat_id, message, pressed, topic)
+            sent = await self._send_reply(chat_id, message, pressed, topic, shown)
         else:
             sent = await self._send_file(chat_id, message, topic)
         if thread is not None:
             await self.forum.sent(chat_id, thread, topic, sent)
+        return sent
 
     async def _send_reply(
-        self, chat_id: str, reply: Reply, pressed: int | None, topic: int | None
+        self,
+        chat_id: str,
+        reply: Reply,
+        pressed: int | None,
+        topic: int | None,
+        shown: Message | None,
     ) -> int:
         """Returns the id of the (last) message sent or edited."""
         pieces = split(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+        if reply.edits is not None:  # a redaction: the old message must change, or fail
+            await self._rewrite(chat_id, int(reply.edits), pieces[0], reply.buttons)
+            return int(reply.edits)
         editable = reply.replace and len(pieces) == 1 and not reply.request_contact
-        if (
-            editable
-            and pressed is not None
-            and await self._edit(chat_id, pressed, pieces[0], reply.buttons)
-        ):
-            return pressed
+        if shown is not None and shown.text is None:
+            editable = False  # a file or a photo: its text cannot become this one
+        screen = (pieces[0].plain.strip(), inline_keyboard(reply.buttons))
+        if editable and pressed is not None:
+            async with self.screens.editing(chat_id):  # two taps' edits arrive in order
+                if self.screens.showing(chat_id, pressed, shown) == screen:
+                    return pressed  # Telegram refuses an edit that changes nothing
+                if await self._edit(chat_id, pressed, pieces[0], reply.buttons):
+                    self.screens.remember(chat_id, pressed, screen)
+                    return pressed
+                self.screens.forget(chat_id, pressed)
         sent = 0
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
@@ -198,18 +235,14 @@ class TelegramChannel:
                 message_thread_id=topic,
             )
             sent = message.message_id
+            keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
+            self.screens.remember(chat_id, sent, (piece.plain.strip(), keyboard))
         return sent
 
     async def _edit(self, chat_id: str, message_id: int, text: Rich, buttons: Keyboard) -> bool:
         """Replaces the pressed message; False when Telegram cannot edit it."""
         try:
-            await self.application.bot.edit_message_text(
-                to_html(text),
-                chat_id,
-                message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=inline_keyboard(buttons),
-            )
+            await self._rewrite(chat_id, message_id, text, buttons)
         except BadRequest as error:
             if "not modified" in str(error).lower():
                 return True
@@ -218,6 +251,15 @@ class TelegramChannel:
             )
             return False
         return True
+
+    async def _rewrite(self, chat_id: str, message_id: int, text: Rich, buttons: Keyboard) -> None:
+        await self.application.bot.edit_message_text(
+            to_html(text),
+            chat_id,
+            message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=inline_keyboard(buttons),
+        )
 
     async def _send_file(self, chat_id: str, file: Document | Image, topic: int | None) -> int:
         """A document or a photo, uploaded; returns its message id."""
@@ -434,3 +476,51 @@ def reply_markup(
     if reply.close_keyboard and not reply.buttons:
         return ReplyKeyboardRemove()
     return inline_keyboard(reply.buttons)
+
+
+Screen = tuple[str, InlineKeyboardMarkup | None]  # a message's plain text and its buttons
+
+
+class Screens:
+    """What the bot's recent messages show, as it last sent or edited them (newer than what
+    a pressed button's update carries): an edit that would change nothing is not sent."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._screens: OrderedDict[tuple[str, int], Screen] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def editing(self, chat_id: str) -> AsyncIterator[None]:
+        """One edit at a time per chat: a later tap's edit never overtakes an earlier one."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._waiting[chat_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[chat_id] -= 1
+            if not self._waiting[chat_id]:
+                del self._waiting[chat_id], self._locks[chat_id]
+
+    def showing(self, chat_id: str, message_id: int, shown: Message | None) -> Screen | None:
+        """What the message shows: as the bot last made it, else as the update says."""
+        known = self._screens.get((chat_id, message_id))
+        if known is not None:
+            return known
+        if shown is None or shown.text is None:
+            return None
+        markup = (
+            shown.reply_markup if isinstance(shown.reply_markup, InlineKeyboardMarkup) else None
+        )
+        return (shown.text, markup)
+
+    def remember(self, chat_id: str, message_id: int, screen: Screen) -> None:
+        self._screens[(chat_id, message_id)] = screen
+        self._screens.move_to_end((chat_id, message_id))
+        while len(self._screens) > self.size:
+            self._screens.popitem(last=False)
+
+    def forget(self, chat_id: str, message_id: int) -> None:
+        self._screens.pop((chat_id, message_id), None)

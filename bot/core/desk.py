@@ -18,6 +18,7 @@ from bot.core.turn import Feature, Turn
 from bot.delivery import alerts, outbox
 from bot.storage.db import Database
 from bot.storage.models import Conversation, InboundEvent, User
+from bot.values.cleaning import cleaned
 from bot.values.i18n import _, pick_locale, use_locale
 from bot.values.messages import Answer, Inbound, say
 from bot.values.payload import Signer
@@ -44,6 +45,7 @@ class Desk:
         self.router = routing.Router(self.features)
 
     def handle(self, inbound: Inbound) -> Answer:
+        inbound = cleaned(inbound)  # what every channel hands in, made safe to store
         try:
             return self._handle_once(inbound)
         except Exception as error:
@@ -78,12 +80,10 @@ class Desk:
     def _turn(self, session: Session, inbound: Inbound) -> Turn:
         now = self.clock()
         user = self._user(session, inbound, now)
-        conversation = session.get(Conversation, user.id) or Conversation(user_id=user.id, data={})
-        session.add(conversation)
         return Turn(
             inbound,
             user,
-            conversation,
+            self._conversation(session, user),
             session,
             self.settings,
             self.signer,
@@ -93,23 +93,45 @@ class Desk:
             self.router.greet,
         )
 
+    @staticmethod
+    def _conversation(session: Session, user: User) -> Conversation:
+        if user.id is None:  # a passer-by in a group: nothing of them is stored
+            return Conversation(data={})
+        conversation = session.get(Conversation, user.id) or Conversation(user_id=user.id, data={})
+        session.add(conversation)
+        return conversation
+
     def _user(self, session: Session, inbound: Inbound, now: datetime) -> User:
-        """Finds or creates the sender, locked for this transaction (serialises quick taps)."""
+        """Finds or creates the sender, locked for this transaction (serialises quick taps).
+
+        Only a private chat creates or updates a user: in a group the sender is the user they
+        already are (staff, matched by their id), or a passer-by of whom nothing is stored."""
         query = (
             select(User)
             .where(User.channel == inbound.channel, User.external_id == inbound.sender.id)
             .with_for_update()
         )
         user = session.scalars(query).one_or_none()
+        if inbound.in_group:
+            return user or self._passer_by(inbound)
         if user is None:
             user = self._new_user(session, inbound, now)
-        if not inbound.in_group:
-            user.chat_id = inbound.chat_id
+        user.chat_id = inbound.chat_id
         if not user.locale_chosen and inbound.sender.language_code:
             user.locale = pick_locale(inbound.sender.language_code, self.settings.default_locale)
         user.name = inbound.sender.name[:128]
         user.last_seen_at = now
         return user
+
+    def _passer_by(self, inbound: Inbound) -> User:
+        """A group member with no user row: a value for this turn only, never added."""
+        return User(
+            channel=inbound.channel,
+            external_id=inbound.sender.id,
+            chat_id=inbound.sender.id,
+            name=inbound.sender.name[:128],
+            locale=pick_locale(inbound.sender.language_code, self.settings.default_locale),
+        )
 
     def _new_user(self, session: Session, inbound: Inbound, now: datetime) -> User:
         locale = pick_locale(inbound.sender.language_code, self.settings.default_locale)

@@ -59,6 +59,8 @@ class Router:
         if inbound.kind is Kind.COMMAND:
             return self._command(turn)
         if inbound.kind is Kind.BUTTON:
+            if inbound.in_group and not turn.is_staff:
+                return replies.staff_only(turn)  # the staff group's cards are for staff
             return self._button(turn)
         if inbound.in_group:
             return self._staff_group(turn)

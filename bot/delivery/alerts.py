@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.delivery import outbox
 from bot.storage.models import Alert
+from bot.storage.sql_errors import quiet_message
 from bot.values.markup import bold, code, join
 from bot.values.messages import Address, Delivery, Inbound, Reply
 
@@ -67,7 +68,7 @@ def raise_alert(
         [
             bold("⚠️ Sportello: errore"),
             code(kind),
-            f"{type(error).__name__}: {str(error)[:300]}",
+            f"{type(error).__name__}: {quiet_message(error)[:300]}",
             f"canale {inbound.channel}, {inbound.kind.value}, chat {inbound.chat_id}",
             f"(+{suppressed} simili non segnalati)" if suppressed else "",
         ]

@@ -26,6 +26,7 @@ def _encode(message: Outbound) -> dict[str, Any]:
             "request_contact": message.request_contact,
             "close_keyboard": message.close_keyboard,
             **({"fields": [list(pair) for pair in message.fields]} if message.fields else {}),
+            "edits": message.edits,
         }
     kind = "document" if isinstance(message, Document) else "image"
     body: dict[str, Any] = {
@@ -50,6 +51,7 @@ def decode(body: dict[str, Any]) -> Outbound:
             bool(body.get("close_keyboard")),
             thread=thread,
             fields=tuple((str(name), str(value)) for name, value in body.get("fields") or ()),
+            edits=body.get("edits"),
         )
     content = base64.b64decode(body["content"])
     caption = _unrich(body["caption"])

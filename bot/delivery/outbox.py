@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, bindparam, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -34,6 +34,7 @@ QUEUED, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN, SKIPPED = (
     "skipped",  # the platform's rules forbid it now (WhatsApp: outside the 24-hour window)
 )
 MAX_ATTEMPTS = 5
+FINAL = (SENT, FAILED, BLOCKED, UNCERTAIN, SKIPPED)  # never sent again
 
 
 class PermanentFailure(Exception):
@@ -65,17 +66,22 @@ class AnswerLost(Exception):
 def enqueue(
     session: Session, delivery: Delivery, now: datetime, due_at: datetime | None = None
 ) -> bool:
-    """Queues one message; False when a message with the same key is already queued."""
-    user_id = session.scalars(
-        select(User.id).where(
-            User.channel == delivery.to.channel, User.chat_id == delivery.to.chat_id
-        )
-    ).first()
+    """Queues one message; False when a message with the same key is already queued.
+
+    A message about someone (to staff) belongs to no user: it records whose data it carries."""
+    user_id = None
+    if delivery.about is None:
+        user_id = session.scalars(
+            select(User.id).where(
+                User.channel == delivery.to.channel, User.chat_id == delivery.to.chat_id
+            )
+        ).first()
     row = OutboxMessage(
         key=delivery.key or f"once:{uuid.uuid4().hex}",
         channel=delivery.to.channel,
         chat_id=delivery.to.chat_id,
         user_id=user_id,
+        subject_id=delivery.about,
         body=codec.encode(delivery.message),
         due_at=due_at or now,
         created_at=now,
@@ -258,6 +264,7 @@ class Outcome:
     state: str
     error: str | None = None
     sent_at: datetime | None = None
+    ref: str | None = None  # the platform's id of the message sent
 
 
 def record(session: Session, outcomes: Sequence[Outcome], by: int) -> None:
@@ -276,13 +283,35 @@ def record(session: Session, outcomes: Sequence[Outcome], by: int) -> None:
             attempts=bindparam("tries"),
             last_error=bindparam("error"),
             sent_at=bindparam("at"),
+            sent_ref=bindparam("ref"),
         )
     )
     rows = [
-        {"row": o.id, "to": o.state, "tries": o.attempts, "error": o.error, "at": o.sent_at}
+        {
+            "row": o.id,
+            "to": o.state,
+            "tries": o.attempts,
+            "error": o.error,
+            "at": o.sent_at,
+            "ref": o.ref,
+        }
         for o in outcomes
     ]
     session.connection().execute(statement, rows)  # Core: no ORM bookkeeping per row
+
+
+def prune_final(session: Session) -> int:
+    """Empties the payload of rows that will never be sent again; returns how many.
+
+    What the reports count stays (state, kind, batch, times); the words and files go, so a
+    delivered message keeps no copy of what it said."""
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.state.in_(FINAL), cast(OutboxMessage.body, String) != "{}")
+        .values(body={})
+    )
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_uncertain(session: Session, live: Collection[int]) -> list[str]:

@@ -50,8 +50,9 @@ class Outcomes:
         self._waiting: list[outbox.Outcome] = []  # ended sends, waiting to be written
         self._writing = asyncio.Lock()
 
-    async def sent(self, claimed: Claimed) -> None:
-        await self._record(claimed, SENT, None)
+    async def sent(self, claimed: Claimed, ref: str | None = None) -> None:
+        """Delivered; `ref` is the platform's id of the message (to redact it later)."""
+        await self._record(claimed, SENT, None, ref)
 
     async def uncertain(self, claimed: Claimed, error: str) -> None:
         """The platform may have it: never sent again."""
@@ -69,14 +70,16 @@ class Outcomes:
     ) -> None:
         await self.threads.run(self._give_back, claimed, error, due_at)
 
-    async def _record(self, claimed: Claimed, state: str, error: str | None) -> None:
+    async def _record(
+        self, claimed: Claimed, state: str, error: str | None, ref: str | None = None
+    ) -> None:
         """Writes the outcome, with those of the sends that ended while the last was written.
 
         Whoever holds the lock writes everything gathered so far; a send's outcome is written
         when its own turn comes, at the latest.
         """
         sent_at = datetime.now(UTC) if state == SENT else None  # real time: the pace's
-        outcome = outbox.Outcome(claimed.id, claimed.attempts + 1, state, error, sent_at)
+        outcome = outbox.Outcome(claimed.id, claimed.attempts + 1, state, error, sent_at, ref)
         self._waiting.append(outcome)
         async with self._writing:
             outcomes, self._waiting = self._waiting, []

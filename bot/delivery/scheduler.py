@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.delivery import outbox
+from bot.delivery import outbox, redaction
 from bot.delivery.leader import Leadership
 from bot.delivery.sender import OutboxSender
 from bot.storage import personal_data
@@ -91,12 +91,17 @@ class Housekeeping:
     """Retention of personal data and pruning of old update ids."""
 
     def __init__(
-        self, database: Database, retention_months: int, clock: Callable[[], datetime]
+        self,
+        database: Database,
+        retention_months: int,
+        clock: Callable[[], datetime],
+        staff_locale: str = "it",
     ) -> None:
         self.database = database
         self.retention_months = retention_months
         self.clock = clock
         self.before_erase: list[ErasureHook] = []
+        self.staff_locale = staff_locale  # of the redacted staff cards
 
     async def erase_inactive(self) -> int:
         cutoff = months_before(self.clock(), self.retention_months)
@@ -112,6 +117,15 @@ class Housekeeping:
     def _before_erase(self, session: Session, user_id: int) -> None:
         for hook in self.before_erase:
             outbox.enqueue_deliveries(session, hook(session, user_id), self.clock())
+        redaction.redact_sent(session, user_id, self.staff_locale, self.clock())
+
+    async def prune_outbox(self) -> int:
+        """Delivered messages keep their state, not their words."""
+        return await asyncio.to_thread(self._prune_outbox)
+
+    def _prune_outbox(self) -> int:
+        with self.database.transaction() as session:
+            return outbox.prune_final(session)
 
     async def prune_events(self) -> None:
         cutoff = self.clock() - timedelta(days=7)
@@ -134,4 +148,5 @@ def install_jobs(
     clock.every(2, sender.drain, "outbox", leader_only=False)
     clock.every(10, recover, "outbox-recovery")  # rows of instances that died
     clock.every(3600, housekeeping.erase_inactive, "retention")
+    clock.every(60, housekeeping.prune_outbox, "prune-outbox")
     clock.every(6 * 3600, housekeeping.prune_events, "prune-events")

@@ -30,7 +30,7 @@ from bot.storage.db import Database
 from bot.values.messages import Outbound
 
 log = logging.getLogger(__name__)
-Send = Callable[[str, Outbound], Awaitable[None]]
+Send = Callable[[str, Outbound], Awaitable[str | None]]  # returns the message's id, if known
 RowSend = Callable[[Claimed], Awaitable[None]]  # a channel that needs the row (kind, id)
 BURST_SECONDS = 0.4  # a burst (slots reserved, rows claimed, at a time) lasts this long
 MAX_IN_FLIGHT = 32  # PTB's pool has 256 connections: replies always find one free
@@ -159,7 +159,7 @@ class OutboxSender:
             return 0
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                await self._counted(channel, claimed)
+                ref = await self._counted(channel, claimed)
         except Throttled as throttled:
             await self._throttled(channel, claimed, throttled)
         except PermanentFailure as failure:
@@ -171,24 +171,25 @@ class OutboxSender:
             log.warning("outbox %s: send failed: %s", claimed.key, error)
             await self.outcomes.retry(claimed, str(error))
         else:
-            await self.outcomes.sent(claimed)
+            await self.outcomes.sent(claimed, ref)
             return 1
         return 0
 
-    async def _counted(self, channel: str, claimed: Claimed) -> None:
-        """`_send`, its result counted for /metrics."""
+    async def _counted(self, channel: str, claimed: Claimed) -> str | None:
+        """`_send`, its result counted for /metrics; the message's id, if known."""
         try:
-            await self._send(channel, claimed)
+            ref = await self._send(channel, claimed)
         except BaseException as error:
             metrics.send_result(channel, send_result(error))
             raise
         metrics.send_result(channel, "sent")
+        return ref
 
-    async def _send(self, channel: str, claimed: Claimed) -> None:
+    async def _send(self, channel: str, claimed: Claimed) -> str | None:
         if channel in self.row_senders:
             await self.row_senders[channel](claimed)
-        else:
-            await self.senders[channel](claimed.chat_id, claimed.message)
+            return None
+        return await self.senders[channel](claimed.chat_id, claimed.message)
 
     async def _throttled(self, channel: str, claimed: Claimed, throttled: Throttled) -> None:
         """Everyone waits as long as asked; the row goes back, its attempts untouched."""

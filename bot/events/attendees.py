@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from sqlalchemy import select
 
 from bot.basics import privacy
@@ -14,10 +11,14 @@ from bot.storage.models import Rsvp, User
 from bot.values.i18n import _
 from bot.values.markup import Rich
 from bot.values.messages import Answer, Document
+from bot.values.spreadsheet import XLSX_MIME, csv_bytes, xlsx_bytes
+
+HEADER = ["nome", "risposta", "lista_attesa", "risposto_il", "voto", "commento"]
 
 
 def export(turn: Turn, args: tuple[str, ...]) -> Answer:
-    """The attendee list as CSV: names only of people whose consent is current."""
+    """The attendee list as XLSX and CSV (";" for Italian spreadsheets): names only of people
+    whose consent is current; cells a spreadsheet would run as formulas are quoted."""
     event = staff_event(turn, args)
     found = turn.session.execute(
         select(Rsvp, User)
@@ -25,23 +26,26 @@ def export(turn: Turn, args: tuple[str, ...]) -> Answer:
         .where(Rsvp.event_id == event.id)
         .order_by(Rsvp.answer, Rsvp.answered_at)
     ).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["nome", "risposta", "lista_attesa", "risposto_il", "voto", "commento"])
+    rows = [HEADER]
     for seat, user in found:
         consented = privacy.current_consent(turn.session, user.id) is not None
-        writer.writerow(
+        rows.append(
             [
                 user.name if consented else "",
                 seat.answer,
                 "si" if seat.waiting else "",
                 seat.answered_at.astimezone(turn.settings.zone).strftime("%Y-%m-%d %H:%M"),
-                seat.score or "",
+                str(seat.score or ""),
                 seat.comment or "",
             ]
         )
     caption = Rich() + _("Risposte a «{title}»: {count}.").format(
         title=event.title, count=len(found)
     )
-    content = buffer.getvalue().encode("utf-8-sig")
-    return Answer((Document(f"evento-{event.id}-partecipanti.csv", content, "text/csv", caption),))
+    name = f"evento-{event.id}-partecipanti"
+    return Answer(
+        (
+            Document(f"{name}.xlsx", xlsx_bytes(name, rows), XLSX_MIME, caption),
+            Document(f"{name}.csv", csv_bytes(rows, delimiter=";"), "text/csv"),
+        )
+    )

@@ -37,13 +37,18 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str) -> Engine:
+    """An engine whose errors never show SQL parameters: they can hold what users wrote."""
     url = driver_url(url)
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        )
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
     _tune_sqlite(engine)
     return engine
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -148,6 +149,12 @@ class OutboxMessage(Base):
     priority: Mapped[int] = mapped_column(default=0)  # 1: announcements and broadcasts go last
     batch: Mapped[str | None] = mapped_column(String(64), index=True)  # one broadcast's rows
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)  # the sender instance
+    # Whose personal data a message to staff carries (a booking card): exported to that
+    # person and erased with them; such a row belongs to no user (`user_id` is None).
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    sent_ref: Mapped[str | None] = mapped_column(String(64))  # the platform's message id
 
 
 class AppSecret(Base):
@@ -256,6 +263,10 @@ class SurveyResponse(Base):
     completed_at: Mapped[datetime | None] = mapped_column()
 
 
+def new_room() -> str:
+    return secrets.token_urlsafe(12)
+
+
 # Held or confirmed bookings occupy their operator's slot: the database refuses a second one.
 OCCUPYING = "status IN ('held', 'confirmed')"
 
@@ -290,6 +301,8 @@ class Booking(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
     taken_by: Mapped[int | None] = mapped_column(BigInteger)
     closed_by: Mapped[str | None] = mapped_column(String(8))  # user | staff, when cancelled
+    # The video call's own room: unguessable, so nobody joins a call that is not theirs.
+    room: Mapped[str] = mapped_column(String(32), default=lambda: new_room())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

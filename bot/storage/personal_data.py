@@ -40,6 +40,15 @@ class PersonalTable:
     def name(self) -> str:
         return str(self.model.__tablename__)
 
+    @property
+    def label(self) -> str:
+        """The table, and the column when it is not the usual owner (outbox.subject_id)."""
+        return (
+            self.name
+            if self.user_column in ("user_id", "id")
+            else f"{self.name}.{self.user_column}"
+        )
+
 
 # Children first; the user row goes last. A feature that stores personal data adds its table.
 REGISTRY: list[PersonalTable] = [
@@ -54,6 +63,8 @@ REGISTRY: list[PersonalTable] = [
     PersonalTable(Handoff, consent_based=True),
     PersonalTable(Conversation),
     PersonalTable(OutboxMessage),
+    # Messages to staff about the user (booking cards): their phone and note are consent-based.
+    PersonalTable(OutboxMessage, "subject_id", consent_based=True),
     PersonalTable(WhatsAppContact),
     PersonalTable(Consent),
 ]
@@ -88,7 +99,7 @@ def export(session: Session, user_id: int) -> dict[str, list[dict[str, Any]]]:
     for table in tables():
         column = getattr(table.model, table.user_column)
         rows = session.scalars(select(table.model).where(column == user_id)).all()
-        result[table.name] = [_row(row) for row in rows]
+        result[table.label] = [_row(row) for row in rows]
     return result
 
 
@@ -147,3 +158,8 @@ def expire_relayed_texts(session: Session, cutoff: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def inactive(session: Session, cutoff: datetime) -> list[int]:
+    """Retention: the users not seen since `cutoff`."""
+    return list(session.scalars(select(User.id).where(User.last_seen_at < cutoff)).all())

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     database = Database(settings.database_url)
     try:
         database.ensure_schema()
+        args.min_count = settings.report_min_count  # the report's tables by area
         return ACTIONS[args.survey_command](args, survey, database)
     finally:
         database.dispose()
@@ -145,7 +146,9 @@ def report(args: argparse.Namespace, survey: Survey, database: Database) -> int:
     from bot.survey.sheets import load_responses
 
     responses = load_responses(database, survey)
-    index = write_report(survey, responses, args.out, args.lang, args.include_partial)
+    index = write_report(
+        survey, responses, args.out, args.lang, args.include_partial, small=args.min_count
+    )
     print(f"survey: report written to {index}")
     return 0
 

@@ -14,10 +14,12 @@ from bot.survey.results import (
     AREA,
     ResponseLike,
     chart_png,
+    hidden_note,
     item_label,
     option_label,
     selected,
     share,
+    shown,
     stats,
 )
 from bot.values.i18n import _, format_date, format_number, use_locale
@@ -48,8 +50,10 @@ def write_report(
     locale: str = "it",
     include_partial: bool = False,
     now: datetime | None = None,
+    small: int = 3,
 ) -> Path:
-    """Writes index.html and one PNG per chart into `out_dir`; returns the index's path."""
+    """Writes index.html and one PNG per chart into `out_dir`; returns the index's path.
+    Counts below `small` are hidden in the tables by area."""
     out_dir.mkdir(parents=True, exist_ok=True)
     every = list(responses)
     results = stats(survey, every, include_partial=include_partial)
@@ -64,7 +68,7 @@ def write_report(
                 chart = chart_png(survey, entry, question.id, locale, titled=False)
                 (out_dir / image).write_bytes(chart)
             sections.append(question_section(number, question, entry, image, locale))
-        sections.append(by_area(survey, counted, locale))
+        sections.append(by_area(survey, counted, locale, small))
         sections.append(texts_by_need(survey, counted, locale))
         page = document(survey, results, [s for s in sections if s], locale, now)
     index = out_dir / "index.html"
@@ -194,8 +198,11 @@ def quotes(texts: Sequence[str]) -> str:
     return "\n".join(f"<blockquote>{escape(text)}</blockquote>" for text in texts)
 
 
-def by_area(survey: Survey, answers: Sequence[Mapping[str, Any]], locale: str) -> str:
-    """For each single-choice question, a table of counts: options by area."""
+def by_area(
+    survey: Survey, answers: Sequence[Mapping[str, Any]], locale: str, small: int = 3
+) -> str:
+    """For each single-choice question, a table of counts: options by area; a count below
+    `small` reads "< 3"."""
     if not any(q.id == AREA for q in survey.questions):
         return ""
     area = survey.question(AREA)
@@ -214,14 +221,17 @@ def by_area(survey: Survey, answers: Sequence[Mapping[str, Any]], locale: str) -
                 for place in areas
             ]
             total = sum(1 for a in answers if a.get(question.id) == option)
-            cells = "".join(f'<td class="n">{format_number(n)}</td>' for n in counts)
+            cells = "".join(f'<td class="n">{escape(shown(n, small))}</td>' for n in counts)
             label = escape(option_label(question, option, locale))
-            rows.append(f'<tr><td>{label}</td>{cells}<td class="n">{total}</td></tr>')
+            total_cell = escape(shown(total, small))
+            rows.append(f'<tr><td>{label}</td>{cells}<td class="n">{total_cell}</td></tr>')
         tables.append(
             f"<h3>{escape(question.text.get(locale))}</h3>\n<table>{head}{''.join(rows)}</table>"
         )
     title = escape(_("Risposte per area"))
-    return f'<section id="per-area">\n<h2>{title}</h2>\n' + "\n".join(tables) + "\n</section>"
+    note = f'<p class="muted">{escape(hidden_note(small))}</p>\n' if small > 1 else ""
+    body = note + "\n".join(tables)
+    return f'<section id="per-area">\n<h2>{title}</h2>\n{body}\n</section>'
 
 
 def texts_by_need(survey: Survey, answers: Sequence[Mapping[str, Any]], locale: str) -> str:

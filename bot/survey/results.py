@@ -147,6 +147,22 @@ def number_stats(values: Sequence[int]) -> dict[str, Any]:
     }
 
 
+def hidden(count: int, small: int) -> bool:
+    """A count too small to show in a breakdown by area: it could point at one firm."""
+    return 0 < count < small
+
+
+def shown(count: int, small: int = 0) -> str:
+    """A count, or "< 3" when it is hidden."""
+    return f"< {small}" if hidden(count, small) else format_number(count)
+
+
+def hidden_note(small: int) -> str:
+    return _(
+        "Per non rendere riconoscibile nessuno, i conteggi sotto {count} sono nascosti (< {count})."
+    ).format(count=small)
+
+
 def share(count: int, total: int) -> str:
     """A count as a percentage of `total` in the current locale, one decimal at most."""
     return format_percent(round(count / total, 3) if total else 0)
@@ -162,19 +178,21 @@ def chart_png(
     locale: str = "it",
     note: str = "",
     titled: bool = True,
+    small: int = 0,
 ) -> bytes:
-    """One question's results as a PNG bar chart; `note` (e.g. the area) joins the subtitle.
-    Untitled where the page around it says the question and its N (the HTML report)."""
+    """One question's results as a PNG bar chart; `note` (e.g. the area) joins the subtitle;
+    counts below `small` are hidden (a breakdown by area). Untitled where the page around it
+    says the question and its N (the HTML report)."""
     definition = survey.question(question)
     with use_locale(locale):
         if definition.type == "grid":
-            figure = grid_figure(definition, question_stats, locale)
+            figure = grid_figure(definition, question_stats, locale, small)
         elif definition.type == "number":
             figure = number_figure(question_stats)
         elif definition.type == "text":
             raise ValueError(f"{question}: free-text questions have no chart")
         else:
-            figure = bars_figure(definition, question_stats, locale)
+            figure = bars_figure(definition, question_stats, locale, small)
         subtitle = f"N = {format_number(question_stats['answered'])}"
         if definition.type == "multiple":
             subtitle += " · " + _("più risposte possibili")
@@ -192,9 +210,13 @@ def title(figure: Figure, text: str, subtitle: str) -> None:
     figure.subplots_adjust(top=1 - (lines * 0.23 + 0.45) / height)
 
 
-def bars_figure(question: Question, entry: Mapping[str, Any], locale: str) -> Figure:
-    """Horizontal bars, one per option, each labelled "count (percent)"."""
-    counts: dict[str, int] = entry["counts"]
+def bars_figure(
+    question: Question, entry: Mapping[str, Any], locale: str, small: int = 0
+) -> Figure:
+    """Horizontal bars, one per option, each labelled "count (percent)"; a hidden count has
+    no bar and reads "< 3"."""
+    counts = {o: 0 if hidden(c, small) else c for o, c in entry["counts"].items()}
+    labels_of = {o: f"< {small}" for o, c in entry["counts"].items() if hidden(c, small)}
     labels = [textwrap.fill(option_label(question, o, locale), 32) for o in counts]
     total = entry["answered"]
     figure = new_figure((8, 1.6 + 0.5 * len(counts)))
@@ -203,7 +225,9 @@ def bars_figure(question: Question, entry: Mapping[str, Any], locale: str) -> Fi
     bars = axes.barh(positions, list(counts.values()), color=BAR_COLOR, height=0.6)
     axes.bar_label(
         bars,
-        labels=[f"{format_number(c)} ({share(c, total)})" for c in counts.values()],
+        labels=[
+            labels_of.get(o) or f"{format_number(c)} ({share(c, total)})" for o, c in counts.items()
+        ],
         padding=4,
     )
     axes.set_yticks(list(positions), labels)
@@ -214,9 +238,11 @@ def bars_figure(question: Question, entry: Mapping[str, Any], locale: str) -> Fi
     return figure
 
 
-def grid_figure(question: Question, entry: Mapping[str, Any], locale: str) -> Figure:
+def grid_figure(
+    question: Question, entry: Mapping[str, Any], locale: str, small: int = 0
+) -> Figure:
     """100% stacked bars, one per grid item, one segment per scale value (as the 2020 report's
-    figure 4)."""
+    figure 4); a hidden count leaves its segment out."""
     items: dict[str, dict[str, Any]] = entry["items"]
     scale = [s.id for s in question.scale]
     figure = new_figure((8, 2.2 + 0.55 * len(items)))
@@ -228,6 +254,7 @@ def grid_figure(question: Question, entry: Mapping[str, Any], locale: str) -> Fi
     left = [0.0] * len(items)
     for index, level in enumerate(scale):
         counts = [e["counts"].get(level, 0) for e in items.values()]
+        counts = [0 if hidden(c, small) else c for c in counts]
         totals = [e["answered"] for e in items.values()]
         widths = [c / t * 100 if t else 0.0 for c, t in zip(counts, totals, strict=True)]
         color = SCALE_COLORS[min(index, len(SCALE_COLORS) - 1)]
@@ -288,8 +315,11 @@ def png(figure: Figure) -> bytes:
 # Chat summary ---------------------------------------------------------------------------------
 
 
-def summary_text(survey: Survey, results: Mapping[str, Any], locale: str = "it") -> str:
-    """A few lines per question for the staff chat: who answered and the top answers."""
+def summary_text(
+    survey: Survey, results: Mapping[str, Any], locale: str = "it", small: int = 0
+) -> str:
+    """A few lines per question for the staff chat: who answered and the top answers;
+    counts below `small` hidden (a breakdown by area)."""
     with use_locale(locale):
         counts = results["responses"]
         lines = [
@@ -302,23 +332,30 @@ def summary_text(survey: Survey, results: Mapping[str, Any], locale: str = "it")
         if results.get("area"):
             area = option_label(survey.question(AREA), results["area"], locale)
             lines.append(_("Area: {area}").format(area=area))
+        if small > 1:
+            lines.append(hidden_note(small))
         for question in survey.questions:
             entry = results["questions"][question.id]
-            lines += ["", f"{question.text.get(locale)} (N = {format_number(entry['answered'])})"]
-            lines.append(summary_line(question, entry, locale))
+            answered = shown(entry["answered"], small)
+            lines += ["", f"{question.text.get(locale)} (N = {answered})"]
+            lines.append(summary_line(question, entry, locale, small=small))
         return "\n".join(lines)
 
 
-def summary_line(question: Question, entry: Mapping[str, Any], locale: str, top: int = 3) -> str:
+def summary_line(
+    question: Question, entry: Mapping[str, Any], locale: str, top: int = 3, small: int = 0
+) -> str:
     """The top answers of one question, or how many wrote something."""
     if question.type == "text":
         count = entry["answered"]
         return ngettext("{count} risposta libera", "{count} risposte libere", count).format(
-            count=format_number(count)
+            count=shown(count, small)
         )
     if question.type == "number":
-        if not entry["answered"]:
+        if not entry["answered"] or hidden(entry["answered"], small):
             return "—"
+        if small > 1:  # a minimum or maximum is one firm's figure
+            return f"Ø {format_number(entry['mean'])}"
         return f"min {entry['min']} · max {entry['max']} · Ø {format_number(entry['mean'])}"
     if question.type == "grid":
         level = question.scale[0].id
@@ -326,11 +363,16 @@ def summary_line(question: Question, entry: Mapping[str, Any], locale: str, top:
             item: (e["counts"].get(level, 0), e["answered"]) for item, e in entry["items"].items()
         }
         ranked = sorted(shares.items(), key=lambda kv: -(kv[1][0] / kv[1][1] if kv[1][1] else 0))
-        parts = [f"{item_label(question, i, locale)} {share(c, t)}" for i, (c, t) in ranked]
+        parts = [
+            f"{item_label(question, i, locale)} "
+            + (f"< {small}" if hidden(c, small) else share(c, t))
+            for i, (c, t) in ranked
+        ]
         return f"{option_label(question, level, locale)}: " + " · ".join(parts)
     ranked_counts = sorted(entry["counts"].items(), key=lambda kv: -kv[1])
     parts = [
-        f"{option_label(question, option, locale)} {share(count, entry['answered'])}"
+        f"{option_label(question, option, locale)} "
+        + (f"< {small}" if hidden(count, small) else share(count, entry["answered"]))
         for option, count in ranked_counts[:top]
         if count
     ]

@@ -21,7 +21,9 @@ from bot.survey.logic import keys_of as columns_of
 from bot.survey.logic import shown
 from bot.survey.questionnaire import Question, Survey
 from bot.survey.results import OTHER, option_label
+from bot.values import spreadsheet
 from bot.values.i18n import DEFAULT_ZONE
+from bot.values.spreadsheet import unguard
 
 METADATA = ("response_id", "completed_at", "channel", "version", "locale", "status")
 SEPARATOR = ";"  # between the option ids of a multiple-choice cell
@@ -31,7 +33,6 @@ CODES_SHEET = "codici"  # its second: the same rows coded, as the CSV (what an i
 STATUSES = ("completed", "partial")
 PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 CHANNEL = re.compile(r"^[a-z0-9_]{1,16}$")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def columns(survey: Survey) -> list[str]:
@@ -91,29 +92,12 @@ def cell(value: Any) -> str:
 
 def write_csv(survey: Survey, responses: Iterable[SurveyResponse], target: Path | IO[str]) -> None:
     """Writes the export as CSV; a path gets a UTF-8 BOM so that Excel reads the accents."""
-    rows = [[guard(text) for text in row] for row in export_rows(survey, responses)]
-    if isinstance(target, Path):
-        with target.open("w", encoding="utf-8-sig", newline="") as stream:
-            csv.writer(stream).writerows(rows)
-    else:
-        csv.writer(target).writerows(rows)
-
-
-def guard(text: str) -> str:
-    """Quotes a cell that a spreadsheet would run as a formula ("=HYPERLINK(...)" typed by a
-    user); the import removes the quote again."""
-    return "'" + text if text[:1] in FORMULA_START else text
-
-
-def unguard(text: str) -> str:
-    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_START else text
+    spreadsheet.write_csv(export_rows(survey, responses), target)
 
 
 def csv_bytes(survey: Survey, responses: Iterable[SurveyResponse]) -> bytes:
     """The CSV export as a document to send (UTF-8 with BOM)."""
-    stream = io.StringIO(newline="")
-    write_csv(survey, responses, stream)
-    return stream.getvalue().encode("utf-8-sig")
+    return spreadsheet.csv_bytes(export_rows(survey, responses))
 
 
 def write_xlsx(

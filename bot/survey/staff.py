@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.core.turn import ButtonHandler, Command, Stale, Turn
 from bot.survey.logic import headline
-from bot.survey.questionnaire import Survey
-from bot.survey.results import chart_png, stats, summary_text
+from bot.survey.questionnaire import Question, Survey
+from bot.survey.results import chart_png, hidden, stats, summary_text
 from bot.survey.sheets import csv_bytes, responses_query, xlsx_bytes
 from bot.values.choices import choose
 from bot.values.i18n import N_, _, current_locale
@@ -30,24 +30,51 @@ class SurveyResults:
             names = ", ".join(label for label, _id in self.areas())
             return say(_("Area sconosciuta. Usa una di queste: {areas}").format(areas=names))
         results = self.results(turn, area)
+        small = self.smallest(turn, area)
+        if area and (
+            hidden(results["responses"]["completed"], small)
+            or not results["responses"]["completed"]
+        ):
+            refusal = _(
+                "Nell'area {area} le risposte completate sono meno di {count}: per non rendere "
+                "riconoscibile nessuno, non mostro statistiche per quest'area."
+            ).format(area=dict((i, label) for label, i in self.areas())[area], count=small)
+            return say(refusal)
         locale = current_locale()
         buttons = [
             turn.button(
                 "📊 " + shorten(headline(q.text.get(locale)), 40), "sv_chart", q.id, area or ""
             )
             for q in self.survey.questions
-            if q.type != "text" and results["questions"][q.id].get("answered")
+            if self.charted(q, results, small)
         ]
-        return say(summary_text(self.survey, results, locale), buttons=rows(*buttons))
+        summary = summary_text(self.survey, results, locale, small=small)
+        return say(summary, buttons=rows(*buttons))
 
     def on_chart(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         """One chart, from the buttons under /statistiche."""
         question_id, area = (*args, "", "")[:2]
         if not turn.is_staff or question_id not in {q.id for q in self.survey.questions}:
             raise Stale
-        data = self.results(turn, area or None)["questions"][question_id]
-        png = chart_png(self.survey, data, question_id, current_locale())
+        results = self.results(turn, area or None)
+        small = self.smallest(turn, area or None)
+        if not self.charted(self.survey.question(question_id), results, small):
+            raise Stale
+        data = results["questions"][question_id]
+        png = chart_png(self.survey, data, question_id, current_locale(), small=small)
         return Answer((Image(f"{question_id}.png", png),))
+
+    @staticmethod
+    def smallest(turn: Turn, area: str | None) -> int:
+        """Counts below this are hidden: in a breakdown by area they could point at one firm."""
+        return turn.settings.report_min_count if area else 0
+
+    @staticmethod
+    def charted(question: Question, results: dict[str, Any], small: int) -> bool:
+        """Has a chart: answered, not free text, and no histogram of single firms by area."""
+        individual = question.type == "number" and small > 0
+        answered = results["questions"][question.id].get("answered")
+        return question.type != "text" and bool(answered) and not individual
 
     def results(self, turn: Turn, area: str | None) -> dict[str, Any]:
         responses = turn.session.scalars(responses_query(self.survey)).all()

@@ -110,6 +110,7 @@ class Reply:
     # What varies in a platform's fixed-wording template (WhatsApp outside the 24-hour window):
     # an event's title, date and place; a call's date and time.
     fields: tuple[tuple[str, str], ...] = ()
+    edits: str | None = None  # the platform's id of a message sent before, to rewrite in place
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ class Delivery:
     key: str | None = None  # idempotency key in the outbox; None: a fresh one
     kind: str = "message"  # reply, alert, reminder, announcement, broadcast: quiet hours
     batch: str | None = None  # groups the rows of one broadcast, for its progress report
+    about: int | None = None  # the user whose personal data a message to staff carries
 
 
 @dataclass(frozen=True)

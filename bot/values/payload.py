@@ -37,7 +37,9 @@ class Signer:
 
     def unpack(self, data: str) -> Pressed:
         body, _, signature = data.rpartition("~")
-        if not body or not hmac.compare_digest(signature, self._sign(body)):
+        if not body or not signature.isascii():  # ours are ASCII; compare_digest needs it
+            raise BadPayload(data)
+        if not hmac.compare_digest(signature, self._sign(body)):
             raise BadPayload(data)
         action, *args = body.split(":")
         return Pressed(action, tuple(args))

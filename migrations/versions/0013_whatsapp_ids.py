@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_whatsapp_ids"
-down_revision: str | None = "0011_conversations"
+down_revision: str | None = "0012_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,6 @@ stored in the inbox and answered 200 at once (the inbox worker handles them late
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from typing import Any
 
@@ -12,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.channels.webhook_body import TooLarge, parse_json, read_body
 from bot.channels.whatsapp import inbox
 from bot.channels.whatsapp.inbound import items, signature_ok
 from bot.channels.whatsapp.offload import Offload
@@ -70,13 +70,22 @@ class Webhook:
         return PlainTextResponse("forbidden", status_code=403)
 
     async def receive(self, request: Request) -> Response:
-        """A notification: verified, stored, answered 200; the worker handles it later."""
-        raw = await request.body()
-        if not signature_ok(self.secret, raw, request.headers.get(SIGNATURE_HEADER)):
-            log.warning("whatsapp: a notification with a missing or wrong signature")
+        """A notification: verified, stored, answered 200; the worker handles it later.
+        Its size is limited while it is read; it is parsed only once its signature holds."""
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            log.warning("whatsapp: a notification without a signature")
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            found = items(json.loads(raw))
+            raw = await read_body(request, self.settings.whatsapp_webhook_max_bytes)
+        except TooLarge:
+            log.warning("whatsapp: a notification over WHATSAPP_WEBHOOK_MAX_BYTES")
+            return PlainTextResponse("too large", status_code=413)
+        if not signature_ok(self.secret, raw, signature):
+            log.warning("whatsapp: a notification with a wrong signature")
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            found = items(parse_json(raw))
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("whatsapp: a signed notification that cannot be read")
             return PlainTextResponse("bad request", status_code=400)
