@@ -1870,6 +1870,16 @@ class FakeTelegram:
         error = ApiError(error_code, description, parameters)
         self._injected.append(_Injected(method.lower(), error, times))
 
+    def fail_until_further_notice(
+        self, method: str, error_code: int = 502, description: str = "Bad Gateway"
+    ) -> None:
+        """An outage: every call of ``method`` fails with this error until ``recover()``."""
+        self.fail_next(method, error_code, description, times=10**9)
+
+    def recover(self) -> None:
+        """The errors injected with ``fail_next`` (and outages) end."""
+        self._injected.clear()
+
     def drop_next(self, method: str | None = None, *, times: int = 1, after: bool = False) -> None:
         """Reset the connection of the next ``times`` calls (of ``method``, or of any method)
         without an answer: a network error. With ``after=True`` the call takes effect first

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from telegram import (
@@ -22,18 +25,17 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-)
+from telegram.ext import Application, ApplicationBuilder
 
+from bot.channels.telegram_inbox import INBOX, Poller, items, who
+from bot.channels.worker import AlsoWrite, InboxWorker
 from bot.config import Settings
+from bot.core.desk import Clock
 from bot.core.dispatcher import Dispatcher
 from bot.core.menu import COMMAND_MENU, N_STAFF
+from bot.delivery import replies
 from bot.delivery.outbox import AnswerLost, PermanentFailure, Throttled
+from bot.storage.db import Database
 from bot.values.i18n import translate_in
 from bot.values.markup import Rich, split, to_html
 from bot.values.messages import (
@@ -52,54 +54,105 @@ from bot.values.messages import (
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+REPLY_RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a reply on 5xx/network errors
 
 
 class TelegramChannel:
-    """Translates updates to inbound values and renders answers with Bot API calls."""
+    """Translates updates to inbound values and renders answers with Bot API calls.
 
-    def __init__(self, settings: Settings, dispatcher: Dispatcher, webhook: bool = False):
+    Updates come through the inbox (`telegram_inbox.py`): stored first, then handled by the
+    worker, which hands each to `handle`. Replies are recorded with the turn (`replies.py`):
+    sent here at once, retried on 5xx and network errors, then settled with the inbox item.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        dispatcher: Dispatcher,
+        database: Database,
+        clock: Clock,
+        instance: int = 0,
+    ):
         self.settings = settings
         self.dispatcher = dispatcher
-        self.application = build_application(settings, webhook)
-        self.application.add_handler(CallbackQueryHandler(self.on_button))
-        self.application.add_handler(MessageHandler(None, self.on_message))
-        self.application.add_error_handler(self.on_error)
+        self.database = database
+        self.clock = clock
+        self.instance = instance
+        self.application = build_application(settings)
+        self.worker = InboxWorker("telegram", database, INBOX, clock, self.handle, who, instance)
+        self.poller = Poller(self.application.bot, self.keep)
 
     # Inbound ------------------------------------------------------------------
 
-    async def on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        inbound = message_inbound(update)
+    async def handle(self, body: dict[str, Any]) -> AlsoWrite | None:
+        """One stored update: the turn, its replies sent; returns how to settle them."""
+        update = self._update(body)
+        if update is None:
+            return None
+        if update.callback_query is not None:
+            inbound = button_inbound(update)
+        else:
+            inbound = message_inbound(update)
         if inbound is None:
-            return
+            return None
         answer = await self.dispatcher.dispatch(inbound)
-        await self.render(inbound.chat_id, answer)
+        pressed = None
+        if update.callback_query is not None:
+            await self._answer_query(update.callback_query.id, answer.notice)
+            pressed = int(inbound.message_ref) if inbound.message_ref else None
+        rendered = await self.render(inbound.chat_id, answer, pressed)
+        keys = replies.keys(inbound, len(answer.replies))
+        return rendered.settle(keys, self.instance, self.clock())
 
-    async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        inbound = button_inbound(update)
-        if query is None or inbound is None:
-            return
-        answer = await self.dispatcher.dispatch(inbound)
-        await self._answer_query(query.id, answer.notice)
-        pressed = inbound.message_ref
-        await self.render(inbound.chat_id, answer, int(pressed) if pressed else None)
+    def _update(self, body: dict[str, Any]) -> Update | None:
+        """The update python-telegram-bot reads from the body; None (logged) if it cannot."""
+        try:
+            return Update.de_json(body, self.application.bot)
+        except Exception:
+            log.warning(
+                "telegram: update %s cannot be read, skipped: %.300r",
+                body.get("update_id"),
+                body,
+                exc_info=True,
+            )
+            return None
 
     async def receive(self, payload: object) -> None:
-        """A webhook's body: queued for the application; ValueError when it is no update."""
-        try:
-            update = Update.de_json(payload, self.application.bot)  # type: ignore[arg-type]
-        except Exception as error:
-            raise ValueError("not an update") from error
-        await self.application.update_queue.put(update)
+        """A webhook's body, committed to the inbox (before the 200); ValueError when it is
+        no update."""
+        if not await self.keep(payload):
+            raise ValueError("not an update")
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram handler error for %r", update, exc_info=context.error)
+    async def keep(self, updates: object) -> list[int]:
+        """Commits the updates (a list, or one) to the inbox; returns their update ids."""
+        found = items(updates)
+        if found:
+            await asyncio.to_thread(self._store, found)
+            self.worker.wake()
+        return [int(key) for key, _body in found]
+
+    def _store(self, found: list[tuple[str, dict[str, Any]]]) -> None:
+        with self.database.transaction() as session:
+            INBOX.store(session, found, self.clock())
 
     # Outbound -----------------------------------------------------------------
 
-    async def render(self, chat_id: str, answer: Answer, pressed: int | None = None) -> None:
-        for message in answer.replies:
-            await self.send(chat_id, message, pressed)
+    async def render(self, chat_id: str, answer: Answer, pressed: int | None = None) -> Rendered:
+        """Sends the replies in order; stops at one Telegram would not take for a while."""
+        rendered = Rendered()
+        for index, message in enumerate(answer.replies):
+            try:
+                await self.send(chat_id, message, pressed)
+            except (BadRequest, Forbidden) as error:
+                log.warning("telegram: a reply to %s was refused: %s", chat_id, error)
+                rendered.failed.append(index)
+            except TelegramError as error:
+                log.warning("telegram: a reply to %s waits for the outbox: %s", chat_id, error)
+                rendered.left = len(answer.replies) - index
+                break
+            else:
+                rendered.sent.append(index)
+        return rendered
 
     async def deliver(self, chat_id: str, message: Outbound) -> None:
         """Outbox sender: a queued message to any chat, its errors in the core's terms."""
@@ -117,15 +170,21 @@ class TelegramChannel:
             raise
 
     async def send(self, chat_id: str, message: Outbound, pressed: int | None = None) -> None:
-        """Sends one message; when Telegram asks to slow down, waits as asked and retries."""
-        for _attempt in range(3):
+        """Sends one message; when Telegram asks to slow down, waits as asked; on a 5xx or a
+        network error, tries again a few times (the message may then arrive twice)."""
+        retries = iter(REPLY_RETRIES)
+        while True:
             try:
                 return await self._send_once(chat_id, message, pressed)
             except RetryAfter as error:
                 delay = seconds(error.retry_after)
                 log.warning("telegram asks to wait %.1fs before writing to %s", delay, chat_id)
-                await asyncio.sleep(delay)
-        await self._send_once(chat_id, message, pressed)
+            except NetworkError as error:
+                delay = next(retries, -1.0)
+                if delay < 0:
+                    raise
+                log.warning("telegram: reply to %s failed (%s), again soon", chat_id, error)
+            await asyncio.sleep(delay)
 
     async def _send_once(self, chat_id: str, message: Outbound, pressed: int | None) -> None:
         if isinstance(message, Reply):
@@ -217,6 +276,24 @@ class TelegramChannel:
                 log.info("no staff command menu for %s: %s", user_id, error)
 
 
+@dataclass
+class Rendered:
+    """Which of an answer's replies went (by position), which were refused, how many wait."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    left: int = 0  # the last ones, handed to the outbox sender
+
+    def settle(self, keys: list[str], instance: int, now: datetime) -> AlsoWrite:
+        """The database work that records this, by the replies' outbox keys."""
+        sent = [keys[index] for index in self.sent]
+        failed = [keys[index] for index in self.failed]
+        left = keys[len(keys) - self.left :] if self.left else []
+        return functools.partial(
+            replies.settle, by=instance, now=now, sent=sent, failed=failed, left=left
+        )
+
+
 def seconds(delay: int | float | timedelta) -> float:
     """RetryAfter.retry_after, whichever type this PTB version gives."""
     return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
@@ -244,17 +321,16 @@ def caption_html(caption: Rich) -> str | None:
     return to_html(pieces[0]) if pieces else None
 
 
-def build_application(settings: Settings, webhook: bool) -> Application:  # type: ignore[type-arg]
-    builder = (
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The Bot and its HTTP pools; no Updater: updates come through the inbox."""
+    return (
         ApplicationBuilder()
         .token(settings.telegram_bot_token or "")
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_url)
-        .concurrent_updates(64)
+        .updater(None)
+        .build()
     )
-    if webhook:
-        builder = builder.updater(None)
-    return builder.build()
 
 
 def sender_of(update: Update) -> Sender | None:

@@ -7,7 +7,6 @@ are touched: recovery may have marked them `uncertain` meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from bot.delivery.outbox import (
     Skipped,
 )
 from bot.delivery.threads import Threads
+from bot.storage.batches import Batches
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 
@@ -47,8 +47,7 @@ class Outcomes:
         self.instance = instance
         self.threads = threads
         self.on_blocked: list[BlockedHook] = []
-        self._waiting: list[outbox.Outcome] = []  # ended sends, waiting to be written
-        self._writing = asyncio.Lock()
+        self._batches = Batches(self._write_all)  # ended sends, written together
 
     async def sent(self, claimed: Claimed) -> None:
         await self._record(claimed, SENT, None)
@@ -70,18 +69,13 @@ class Outcomes:
         await self.threads.run(self._give_back, claimed, error, due_at)
 
     async def _record(self, claimed: Claimed, state: str, error: str | None) -> None:
-        """Writes the outcome, with those of the sends that ended while the last was written.
-
-        Whoever holds the lock writes everything gathered so far; a send's outcome is written
-        when its own turn comes, at the latest.
-        """
+        """Writes the outcome, with those of the sends that ended while the last was written."""
         sent_at = datetime.now(UTC) if state == SENT else None  # real time: the pace's
         outcome = outbox.Outcome(claimed.id, claimed.attempts + 1, state, error, sent_at)
-        self._waiting.append(outcome)
-        async with self._writing:
-            outcomes, self._waiting = self._waiting, []
-            if outcomes:
-                await self.threads.run(self._write, outcomes)
+        await self._batches.add(outcome)
+
+    async def _write_all(self, outcomes: list[outbox.Outcome]) -> None:
+        await self.threads.run(self._write, outcomes)
 
     # Rows (on the sender's threads) -------------------------------------------------
 

@@ -39,11 +39,14 @@ class WhatsAppChannel:
         database: Database,
         clock: Clock,
         transport: httpx.AsyncBaseTransport | None = None,
+        instance: int = 0,
     ) -> None:
         self.dispatcher = dispatcher
         self.contacts = Contacts(database, settings.default_locale)
         self.receipts = Receipts(database, clock)
-        self.worker = InboxWorker(database, clock, self._on_message, self.receipts.apply_status)
+        self.worker = InboxWorker(
+            database, clock, self._on_message, self.receipts.apply_status, instance
+        )
         # Before anything is loaded or opened: no app secret, no channel.
         self.webhook = Webhook(settings, database, clock, self.worker.wake)
         content = load_content(settings.whatsapp_file)

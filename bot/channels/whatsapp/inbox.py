@@ -2,64 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
-
+from bot.channels.inbox import Inbox
 from bot.storage.models import WhatsAppInbox
 
-CLAIM_EXPIRES = timedelta(minutes=5)  # a worker that died: its items are taken again
 KEEP = timedelta(days=8)  # Meta re-delivers for up to 7 days: ids are kept that long
-
-
-def store(session: Session, items: list[tuple[str, dict[str, Any]]], now: datetime) -> int:
-    """Stores the items not seen before; returns how many were new."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    new = 0
-    for key, body in items:
-        statement = (
-            insert(WhatsAppInbox)
-            .values(key=key, body=body, received_at=now)
-            .on_conflict_do_nothing()
-            .returning(WhatsAppInbox.id)
-        )
-        new += session.execute(statement).first() is not None
-    return new
-
-
-def claim(session: Session, now: datetime, limit: int) -> list[tuple[int, dict[str, Any]]]:
-    """Up to `limit` unhandled items, oldest first, marked as taken by this worker."""
-    free = or_(WhatsAppInbox.claimed_at.is_(None), WhatsAppInbox.claimed_at < now - CLAIM_EXPIRES)
-    query = (
-        select(WhatsAppInbox.id, WhatsAppInbox.body)
-        .where(WhatsAppInbox.done_at.is_(None), free)
-        .order_by(WhatsAppInbox.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    rows = [(row_id, body) for row_id, body in session.execute(query)]
-    if rows:
-        ids = [row_id for row_id, _ in rows]
-        session.execute(
-            update(WhatsAppInbox).where(WhatsAppInbox.id.in_(ids)).values(claimed_at=now)
-        )
-    return rows
-
-
-def done(session: Session, item_id: int, now: datetime) -> None:
-    """Handled: the content goes (it is personal), the key stays to skip re-deliveries."""
-    session.execute(
-        update(WhatsAppInbox).where(WhatsAppInbox.id == item_id).values(body={}, done_at=now)
-    )
-
-
-def prune(session: Session, now: datetime) -> int:
-    statement = (
-        delete(WhatsAppInbox).where(WhatsAppInbox.done_at < now - KEEP).returning(WhatsAppInbox.id)
-    )
-    return len(session.scalars(statement).all())
+INBOX = Inbox(WhatsAppInbox, KEEP)

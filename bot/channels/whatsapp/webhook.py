@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.channels.whatsapp import inbox
 from bot.channels.whatsapp.inbound import items, signature_ok
+from bot.channels.whatsapp.inbox import INBOX
 from bot.config import ConfigError, Settings
 from bot.core.desk import Clock
 from bot.storage.db import Database
@@ -76,4 +76,4 @@ class Webhook:
 
     def _store(self, found: list[tuple[str, dict[str, Any]]]) -> None:
         with self.database.transaction() as session:
-            inbox.store(session, found, self.clock())
+            INBOX.store(session, found, self.clock())

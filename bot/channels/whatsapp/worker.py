@@ -1,118 +1,42 @@
-"""The inbox worker: takes the stored notification items, oldest first, and handles many at
-once, each user's in the order they came."""
+"""The inbox worker of the WhatsApp channel: messages to the core, statuses to the receipts."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.channels.whatsapp import inbox
+from bot.channels.whatsapp.inbox import INBOX
+from bot.channels.worker import AlsoWrite
+from bot.channels.worker import InboxWorker as Worker
 from bot.core.desk import Clock
 from bot.storage.db import Database
 
-log = logging.getLogger(__name__)
-IN_FLIGHT = 64  # inbox items handled at once (each user's in order)
 OnMessage = Callable[[dict[str, Any], str], Awaitable[None]]  # (message, profile name)
 OnStatus = Callable[[dict[str, Any]], None]  # database work: runs on a thread
 
 
-class InboxWorker:
+class InboxWorker(Worker):
     """Hands each inbox item to `on_message` or `on_status`, then marks it done."""
 
     def __init__(
-        self, database: Database, clock: Clock, on_message: OnMessage, on_status: OnStatus
+        self,
+        database: Database,
+        clock: Clock,
+        on_message: OnMessage,
+        on_status: OnStatus,
+        instance: int = 0,
     ) -> None:
-        self.database = database
-        self.clock = clock
+        super().__init__("whatsapp", database, INBOX, clock, self._item, _who, instance)
         self.on_message = on_message
         self.on_status = on_status
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-        self._running: set[asyncio.Task[None]] = set()
-        self._tails: dict[str, asyncio.Task[None]] = {}
-        self._pruned_at = 0.0
 
-    def wake(self) -> None:
-        """Looks at the inbox now: items were stored."""
-        self._wake.set()
-
-    def start(self) -> None:
-        self._worker = asyncio.get_running_loop().create_task(self._work())
-
-    async def stop(self) -> None:
-        """Takes nothing more from the inbox, lets the items under way finish."""
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-        if self._running:
-            await asyncio.wait(self._running, timeout=10)
-
-    async def _work(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                batch = await self._next_batch()
-            except Exception:  # the database is away: try again shortly, never stop
-                log.exception("whatsapp: cannot read the inbox")
-                batch = []
-            for item_id, body in batch:
-                self._chain(_who(body), self._handle(item_id, body))
-            if not batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
-
-    async def _next_batch(self) -> list[tuple[int, dict[str, Any]]]:
-        await asyncio.to_thread(self._prune_now_and_then)
-        room = IN_FLIGHT - len(self._running)
-        return await asyncio.to_thread(self._claim, room) if room > 0 else []
-
-    def _claim(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
-        with self.database.transaction() as session:
-            return inbox.claim(session, self.clock(), limit)
-
-    def _chain(self, who: str, work: Coroutine[Any, Any, None]) -> None:
-        """Runs `work` after the same user's earlier items: each user's messages in order."""
-        previous = self._tails.get(who)
-
-        async def in_turn() -> None:
-            if previous is not None:
-                await asyncio.wait((previous,))
-            await work
-
-        task = asyncio.get_running_loop().create_task(in_turn())
-        self._tails[who] = task
-        self._running.add(task)
-        task.add_done_callback(lambda done: self._forget(who, done))
-
-    def _forget(self, who: str, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        if self._tails.get(who) is task:
-            del self._tails[who]
-
-    async def _handle(self, item_id: int, body: dict[str, Any]) -> None:
-        try:
-            if "message" in body:
-                await self.on_message(body["message"], str(body.get("name") or ""))
-            elif "status" in body:
-                await asyncio.to_thread(self.on_status, body["status"])
-        except Exception:
-            log.exception("whatsapp: inbox item %s failed", item_id)
-        await asyncio.to_thread(self._done, item_id)
-
-    def _done(self, item_id: int) -> None:
-        with self.database.transaction() as session:
-            inbox.done(session, item_id, self.clock())
-
-    def _prune_now_and_then(self) -> None:
-        if time.monotonic() - self._pruned_at < 3600:
-            return
-        self._pruned_at = time.monotonic()
-        with self.database.transaction() as session:
-            inbox.prune(session, self.clock())
+    async def _item(self, body: dict[str, Any]) -> AlsoWrite | None:
+        if "message" in body:
+            await self.on_message(body["message"], str(body.get("name") or ""))
+        elif "status" in body:
+            await asyncio.to_thread(self.on_status, body["status"])
+        return None
 
 
 def _who(body: dict[str, Any]) -> str:
