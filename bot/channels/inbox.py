@@ -26,19 +26,22 @@ class Inbox:
         self.model = model
         self.keep = keep
 
-    def store(self, session: Session, items: list[tuple[str, Any]], now: datetime) -> int:
-        """Stores the items not seen before; returns how many were new."""
+    def store(
+        self, session: Session, items: list[tuple[str, Any]], now: datetime, by: int | None = None
+    ) -> list[Item]:
+        """Stores the items not seen before (claimed by instance `by`, if given, which then
+        handles them at once); returns them."""
         if not items:
-            return 0
+            return []
+        model = self.model
         dialect = session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        claim = {"claimed_at": now, "claimed_by": by} if by is not None else {}
+        rows = [{"key": key, "body": body, "received_at": now, **claim} for key, body in items]
         statement = (
-            insert(self.model)
-            .values([{"key": key, "body": body, "received_at": now} for key, body in items])
-            .on_conflict_do_nothing()
-            .returning(self.model.id)
+            insert(model).values(rows).on_conflict_do_nothing().returning(model.id, model.body)
         )
-        return len(session.execute(statement).all())
+        return sorted((row_id, body) for row_id, body in session.execute(statement))
 
     def claim(self, session: Session, now: datetime, limit: int, by: int = 0) -> list[Item]:
         """Up to `limit` unhandled items, oldest first, marked as taken by instance `by`."""

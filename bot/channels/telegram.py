@@ -27,6 +27,7 @@ from telegram.constants import ChatAction, ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.channels.inbox import Item
 from bot.channels.telegram_inbox import INBOX, Poller, items, who
 from bot.channels.worker import AlsoWrite, InboxWorker
 from bot.config import Settings
@@ -79,7 +80,9 @@ class TelegramChannel:
         self.clock = clock
         self.instance = instance
         self.application = build_application(settings)
-        self.worker = InboxWorker("telegram", database, INBOX, clock, self.handle, who, instance)
+        self.worker = InboxWorker(
+            "telegram", database, INBOX, clock, self.handle, who, instance, dispatcher.run
+        )
         self.poller = Poller(self.application.bot, self.keep)
 
     # Inbound ------------------------------------------------------------------
@@ -124,16 +127,16 @@ class TelegramChannel:
             raise ValueError("not an update")
 
     async def keep(self, updates: object) -> list[int]:
-        """Commits the updates (a list, or one) to the inbox; returns their update ids."""
+        """Commits the updates (a list, or one) to the inbox, claimed by this instance, which
+        handles the new ones at once; returns their update ids (new or not)."""
         found = items(updates)
         if found:
-            await asyncio.to_thread(self._store, found)
-            self.worker.wake()
+            self.worker.take(await self.dispatcher.run(self._store, found))
         return [int(key) for key, _body in found]
 
-    def _store(self, found: list[tuple[str, dict[str, Any]]]) -> None:
+    def _store(self, found: list[tuple[str, dict[str, Any]]]) -> list[Item]:
         with self.database.transaction() as session:
-            INBOX.store(session, found, self.clock())
+            return INBOX.store(session, found, self.clock(), self.instance)
 
     # Outbound -----------------------------------------------------------------
 

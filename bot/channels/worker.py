@@ -22,6 +22,7 @@ IN_FLIGHT = 64  # inbox items handled at once (each user's in order)
 AlsoWrite = Callable[[Session], None]  # written with the done mark, in its transaction
 Handle = Callable[[dict[str, Any]], Awaitable[AlsoWrite | None]]
 Who = Callable[[dict[str, Any]], str]  # whose item: items of one user are handled in order
+Run = Callable[..., Awaitable[Any]]  # runs blocking work off the event loop
 
 
 class InboxWorker:
@@ -36,6 +37,7 @@ class InboxWorker:
         handle: Handle,
         who: Who,
         instance: int = 0,
+        run: Run = asyncio.to_thread,
     ) -> None:
         self.name = name
         self.database = database
@@ -44,6 +46,7 @@ class InboxWorker:
         self.handle = handle
         self.who = who
         self.instance = instance
+        self.run = run  # where its database work runs
         self._batches: Batches[tuple[int, AlsoWrite | None]] = Batches(self._write_done)
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -54,6 +57,11 @@ class InboxWorker:
     def wake(self) -> None:
         """Looks at the inbox now: items were stored."""
         self._wake.set()
+
+    def take(self, items: list[Item]) -> None:
+        """Handles items this instance stored and claimed itself (no need to look for them)."""
+        for item_id, body in items:
+            self._chain(self.who(body), self._handle(item_id, body))
 
     def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._work())
@@ -74,16 +82,15 @@ class InboxWorker:
             except Exception:  # the database is away: try again shortly, never stop
                 log.exception("%s: cannot read the inbox", self.name)
                 batch = []
-            for item_id, body in batch:
-                self._chain(self.who(body), self._handle(item_id, body))
+            self.take(batch)
             if not batch:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 1.0)
 
     async def _next_batch(self) -> list[Item]:
-        await asyncio.to_thread(self._prune_now_and_then)
+        await self.run(self._prune_now_and_then)
         room = IN_FLIGHT - len(self._running)
-        return await asyncio.to_thread(self._claim, room) if room > 0 else []
+        return await self.run(self._claim, room) if room > 0 else []
 
     def _claim(self, limit: int) -> list[Item]:
         with self.database.transaction() as session:
@@ -117,7 +124,7 @@ class InboxWorker:
         await self._batches.add((item_id, also))
 
     async def _write_done(self, items: list[tuple[int, AlsoWrite | None]]) -> None:
-        await asyncio.to_thread(self._done, items)
+        await self.run(self._done, items)
 
     def _done(self, items: list[tuple[int, AlsoWrite | None]]) -> None:
         with self.database.transaction() as session:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -67,7 +67,7 @@ class Desk:
 
     def _record_replies(self, session: Session, turn: Turn, answer: Answer) -> None:
         """The replies, in the turn's transaction (the user may have just been erased)."""
-        user_id = session.scalar(select(User.id).where(User.id == turn.user.id))
+        user_id = None if inspect(turn.user).detached else turn.user.id
         replies.record(session, turn.inbound, user_id, answer.replies, turn.now, self.instance)
 
     def _first_time(self, session: Session, inbound: Inbound) -> bool:
