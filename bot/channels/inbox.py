@@ -41,7 +41,7 @@ class Inbox:
         statement = (
             insert(model).values(rows).on_conflict_do_nothing().returning(model.id, model.body)
         )
-        return sorted((row_id, body) for row_id, body in session.execute(statement))
+        return sorted((row_id, body) for row_id, body in session.connection().execute(statement))
 
     def claim(self, session: Session, now: datetime, limit: int, by: int = 0) -> list[Item]:
         """Up to `limit` unhandled items, oldest first, marked as taken by instance `by`."""
@@ -65,7 +65,8 @@ class Inbox:
     def done(self, session: Session, item_ids: Collection[int], now: datetime) -> None:
         """Handled: the content goes (it is personal), the key stays to skip re-deliveries."""
         model = self.model
-        session.execute(update(model).where(model.id.in_(item_ids)).values(body={}, done_at=now))
+        statement = update(model).where(model.id.in_(item_ids)).values(body={}, done_at=now)
+        session.connection().execute(statement)
 
     def release(self, session: Session, live: Collection[int]) -> int:
         """Items claimed by instances no longer alive go back to be taken again."""

@@ -19,6 +19,9 @@ from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 64  # inbox items handled at once (each user's in order)
+# Done marks wait this long for others, so that they take the turns' one writer (SQLite) once
+# for many items; a crash in that time only makes those replies repeat.
+LINGER = 0.05
 AlsoWrite = Callable[[Session], None]  # written with the done mark, in its transaction
 Handle = Callable[[dict[str, Any]], Awaitable[AlsoWrite | None]]
 Who = Callable[[dict[str, Any]], str]  # whose item: items of one user are handled in order
@@ -47,7 +50,7 @@ class InboxWorker:
         self.who = who
         self.instance = instance
         self.run = run  # where its database work runs
-        self._batches: Batches[tuple[int, AlsoWrite | None]] = Batches(self._write_done)
+        self._batches: Batches[tuple[int, AlsoWrite | None]] = Batches(self._write_done, LINGER)
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -116,12 +119,15 @@ class InboxWorker:
             del self._tails[who]
 
     async def _handle(self, item_id: int, body: dict[str, Any]) -> None:
+        """Handles the item; its done mark is written meanwhile the user's next item goes."""
         also: AlsoWrite | None = None
         try:
             also = await self.handle(body)
         except Exception:
             log.exception("%s: inbox item %s failed", self.name, item_id)
-        await self._batches.add((item_id, also))
+        marking = asyncio.get_running_loop().create_task(self._batches.add((item_id, also)))
+        self._running.add(marking)
+        marking.add_done_callback(self._running.discard)
 
     async def _write_done(self, items: list[tuple[int, AlsoWrite | None]]) -> None:
         await self.run(self._done, items)

@@ -36,7 +36,6 @@ QUEUED, CLAIMED, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN, SKIPPED = (
     "uncertain",
     "skipped",  # the platform's rules forbid it now (WhatsApp: outside the 24-hour window)
 )
-MAX_ATTEMPTS = 5
 REPLY = "reply"  # a turn's reply (`replies.py`): sent at least once while fresh
 
 
@@ -139,10 +138,6 @@ def progress(session: Session, batch: str) -> Progress:
         waiting=counts[QUEUED] + counts[CLAIMED] + counts[SENDING],
         skipped=counts[SKIPPED],
     )
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(5 * 2**attempts, 600))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from bot.delivery import outbox
 from bot.delivery.outbox import (
     BLOCKED,
     FAILED,
-    MAX_ATTEMPTS,
     QUEUED,
     SENT,
     SKIPPED,
@@ -58,10 +57,6 @@ class Outcomes:
 
     async def failed(self, claimed: Claimed, failure: PermanentFailure) -> None:
         await self.threads.run(self._fail, claimed, failure)
-
-    async def retry(self, claimed: Claimed, error: str) -> None:
-        """Tried again later, failed for good after MAX_ATTEMPTS."""
-        await self.threads.run(self._retry, claimed, error)
 
     async def give_back(
         self, claimed: Claimed, error: str | None = None, due_at: datetime | None = None
@@ -104,13 +99,6 @@ class Outcomes:
                     hook(session, user_id)
             except Exception:
                 log.exception("outbox: on_blocked hook %r failed for user %s", hook, user_id)
-
-    def _retry(self, claimed: Claimed, error: str) -> None:
-        if claimed.attempts + 1 >= MAX_ATTEMPTS:
-            self._finish(claimed, FAILED, error)
-            return
-        due_at = self.clock() + outbox.backoff(claimed.attempts + 1)
-        self._mark(claimed, state=QUEUED, last_error=error, due_at=due_at)
 
     def _give_back(
         self, claimed: Claimed, error: str | None, due_at: datetime | None = None

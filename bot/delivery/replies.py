@@ -61,7 +61,8 @@ def record(
     statement = insert(OutboxMessage).values(rows)
     # Telegram starts update ids afresh after a quiet week: an old reply's key is reused.
     fresh = {name: statement.excluded[name] for name in rows[0] if name != "key"}
-    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_=fresh))
+    upsert = statement.on_conflict_do_update(index_elements=["key"], set_=fresh)
+    session.connection().execute(upsert)
 
 
 def settle(
@@ -77,9 +78,9 @@ def settle(
     mine = (OutboxMessage.claimed_by == by) & (OutboxMessage.state == CLAIMED)
     done = [*sent, *failed]
     if done:
-        session.execute(delete(OutboxMessage).where(OutboxMessage.key.in_(done), mine))
+        session.connection().execute(delete(OutboxMessage).where(OutboxMessage.key.in_(done), mine))
     if left:
-        session.execute(
+        session.connection().execute(
             update(OutboxMessage)
             .where(OutboxMessage.key.in_(left), mine)
             .values(state=QUEUED, claimed_by=None, due_at=now)

@@ -163,9 +163,10 @@ class OutboxSender:
         await self.gate.sleep_until(at)
         await self._window(channel).keep(self.profile(channel).rate)
         started = await self._start(channel, claimed) if self.gate.open else None
-        if started is None or claimed.id not in started.ids:
-            if started is not None:
-                self.gate.pause(started.paused_until)
+        go = started is not None and claimed.id in started.ids
+        if started is not None and not go:
+            self.gate.pause(started.paused_until)
+        if not go or not self.gate.open or started is None:  # a 429 came meanwhile: not now
             await self.outcomes.give_back(claimed)
             return 0
         probe, pace = started.probe, self._pace(channel)

@@ -18,14 +18,17 @@ Write = Callable[[list[T]], Awaitable[None]]  # writes the items, in one transac
 class Batches(Generic[T]):
     """Gathers items and writes them with `write`, a batch at a time."""
 
-    def __init__(self, write: Write[T]) -> None:
+    def __init__(self, write: Write[T], linger: float = 0.0) -> None:
         self.write = write
+        self.linger = linger  # seconds an item waits for others before a write starts
         self._waiting: list[T] = []
         self._writing = asyncio.Lock()
 
     async def add(self, item: T) -> None:
         """Returns once the item is written (with the others gathered meanwhile)."""
         self._waiting.append(item)
+        if self.linger:
+            await asyncio.sleep(self.linger)
         async with self._writing:
             items, self._waiting = self._waiting, []
             if items:
