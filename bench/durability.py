@@ -12,7 +12,9 @@ SIGKILL at a random moment and started again, and runs until the queue is empty.
 
 Counted from the fake's side, per recipient: `lost` (never got it, and its row is not
 `uncertain`), `duplicates` (got it twice or more), `uncertain` (rows left `sending` by the
-kill), `in_flight_at_kill` (calls not answered, or answered in the last 50 ms, at the kill),
+kill), `in_flight_at_kill` (calls not answered at the kill, or answered in the 0.25 s before,
+which a busy sender may not have recorded yet), `uncertain_never_called` (uncertain rows whose
+call never reached the fake: killed between marking the row and writing the request),
 `delivered_after_outage` (recipients served after the fake answered again), `calls_in_outage`
 (what the paused sender still tried during the outage: its probes). A summary goes to stderr;
 the last line on stdout is one JSON object.
@@ -38,6 +40,7 @@ if str(ROOT) not in sys.path:
 from tests.databases import scratch_database  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 from tests.test_outbox_processes import (  # noqa: E402
+    calls_in_flight,
     delivery_env,
     queue_broadcast,
     report,
@@ -86,8 +89,9 @@ async def one_run(
             await first.wait()
         await asyncio.sleep(LATENCY + 0.1)
         calls = tg.calls_to("sendMessage")
-        in_flight = sum(1 for call in calls if call.time > killed_at - LATENCY - 0.05)
+        in_flight = calls_in_flight(tg, killed_at, LATENCY)
         uncertain = {row.chat_id for row in rows(database_url) if row.state == "sending"}
+        called = {str(call.params.get("chat_id")) for call in calls}
 
         async with sender_process(env, logs / "second.log") as second:
             await until(lambda: report(database_url).done, within=300)
@@ -102,6 +106,7 @@ async def one_run(
         "duplicates": sum(1 for c in chats if got[c] > 1),
         "uncertain": len(uncertain),
         "in_flight_at_kill": in_flight,
+        "uncertain_never_called": len(uncertain - called),
         "delivered_after_outage": len(after),
         "calls_in_outage": sum(1 for call in calls if down_at + 0.5 < call.time < up_at),
         "outage_s": outage,
