@@ -1944,6 +1944,10 @@ class FakeTelegram:
             return kind in self._allowed_updates
         return kind not in _OPT_IN_UPDATES
 
+    def push_raw_update(self, kind: str, payload: JSON) -> int:
+        """An update exactly as given (even one a client library cannot read); its id."""
+        return self._push_update(kind, payload)
+
     def _push_update(self, kind: str, payload: JSON) -> int:
         update_id = next(self._update_ids)
         update = {"update_id": update_id, kind: payload}

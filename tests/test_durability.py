@@ -1,5 +1,6 @@
-"""Nothing a user wrote is lost: Sportello as its own process, killed with SIGKILL mid-burst,
-then restarted; every user is answered, no update is handled twice."""
+"""Nothing a user wrote is lost: replies refused by Telegram are sent again, an update the
+library cannot read does not stop the others; Sportello as its own process, killed with
+SIGKILL mid-burst, then restarted: every user is answered, no update is handled twice."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ import asyncio
 import signal
 import socket
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.delivery import replies
 from bot.storage.db import Database
 from bot.storage.models import InboundEvent, OutboxMessage, TelegramInbox
+from bot.values.markup import text
+from bot.values.messages import Inbound, Kind, Reply, Sender
+from tests.bot_runner import running_bot, telegram_settings
 from tests.fake_telegram import FakeTelegram
 from tests.test_outbox_processes import sender_process, until
 from tests.test_restart import environment, migrate
@@ -57,6 +63,66 @@ def handled(database_url: str) -> tuple[int, int]:
         waiting = session.scalar(select(func.count()).where(TelegramInbox.done_at.is_(None)))
     database.dispose()
     return events, waiting or 0
+
+
+async def test_a_reply_refused_with_a_502_is_sent_again(database_url: str) -> None:
+    async with FakeTelegram() as tg:
+        anna = tg.user(7101, first_name="Anna")
+        tg.fail_next("sendMessage", 502, "Bad Gateway")
+        async with running_bot(telegram_settings(tg, database_url, quiet_hours="off")):
+            await anna.send("/start")
+            greeting = await anna.next_message(timeout=10)
+            await anna.expect_silence(0.5)
+    assert greeting.text.startswith("Ciao Anna")
+    assert len(tg.calls_to("sendMessage")) == 2  # refused once, then sent
+
+
+async def test_a_reply_telegram_keeps_refusing_is_left_to_the_outbox(database_url: str) -> None:
+    async with FakeTelegram() as tg:
+        anna = tg.user(7102, first_name="Anna")
+        tg.fail_next("sendMessage", 502, "Bad Gateway", times=4)  # more than the quick retries
+        settings = telegram_settings(tg, database_url, quiet_hours="off", outage_pause_seconds=0.2)
+        async with running_bot(settings) as app:
+            await anna.send("/start")
+            greeting = await anna.next_message(timeout=15)
+            await anna.expect_silence(0.5)
+            with app.database.transaction() as session:
+                states = session.scalars(select(OutboxMessage.state)).all()
+    assert greeting.text.startswith("Ciao Anna")
+    assert states == ["sent"]  # sent by the outbox sender
+
+
+async def test_a_reply_no_longer_fresh_is_dropped_not_sent(database_url: str) -> None:
+    async with FakeTelegram() as tg:
+        anna = tg.user(7103, first_name="Anna")
+        settings = telegram_settings(tg, database_url, quiet_hours="off", reply_fresh_seconds=60)
+        database = Database(database_url)
+        database.upgrade()
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        with database.transaction() as session:
+            inbound = Inbound("telegram", Sender("7103"), "7103", Kind.TEXT, event_id="9")
+            replies.record(session, inbound, None, [Reply(text("Ecco il menu"))], an_hour_ago, 99)
+        database.dispose()
+        async with running_bot(settings) as app:  # instance 99 is not alive: taken back
+            await anna.expect_silence(1.0)
+            with app.database.transaction() as session:
+                row = session.scalars(select(OutboxMessage)).one()
+    assert (row.state, row.last_error) == ("failed", "not sent while fresh: dropped")
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_and_polling_goes_on(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with FakeTelegram() as tg:
+        anna = tg.user(7104, first_name="Anna")
+        async with running_bot(telegram_settings(tg, database_url, quiet_hours="off")):
+            broken = tg.push_raw_update("message", {"message_id": "not a message"})
+            await anna.send("/start")
+            greeting = await anna.next_message(timeout=10)
+    assert greeting.text.startswith("Ciao Anna")
+    assert tg.pending_updates == []  # both confirmed
+    skipped = [r for r in caplog.records if f"update {broken} cannot be read" in r.message]
+    assert len(skipped) == 1
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
