@@ -46,13 +46,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.channels.telegram import ALLOWED_UPDATES, build_application  # noqa: E402
+from bot.channels.telegram import ALLOWED_UPDATES  # noqa: E402
+from bot.channels.worker import IN_FLIGHT  # noqa: E402
 from bot.config import SUPPORTED_LOCALES  # noqa: E402
 from bot.core.menu import ENTRIES  # noqa: E402
 from tests.bot_runner import running_bot, telegram_settings  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 from tests.fake_telegram import BotMessage, FakeTelegram, FakeUser  # noqa: E402
-from tests.settings import make_settings  # noqa: E402
 
 ECHO_TOKEN = "654321:ECHO-BENCH-TOKEN"
 SPORTELLO_USER_IDS = 100_000  # measured users: 100_001..; warm-up users: 190_001..
@@ -269,9 +269,8 @@ def measure(tg: FakeTelegram, talks: Sequence[Talk], cpu_s: float) -> Result:
 
 
 def sportello_concurrency() -> int:
-    """Sportello's `concurrent_updates`, read from the Application it builds (no network)."""
-    settings = make_settings("sqlite://", telegram_bot_token="1:unused")
-    return build_application(settings, webhook=False).concurrent_updates
+    """How many updates Sportello's inbox worker handles at once."""
+    return IN_FLIGHT
 
 
 async def bench_sportello(database_url: str, users: int, messages: int) -> tuple[Result, Result]:

@@ -23,6 +23,8 @@ from bot.booking.setup import BookingSetup, load_booking, staff_problems
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
+from bot.channels.telegram import CHANNEL as TELEGRAM
+from bot.channels.telegram_inbox import INBOX as TELEGRAM_INBOX
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import CHANNEL as WHATSAPP
 from bot.config import ConfigError, Settings
@@ -104,15 +106,16 @@ class App:
             settings.startup_retry_seconds,
         )
         signer = Signer(button_key(self.database, settings.secret_key))
+        self.leadership = Leadership(self.database)
         self.desk = Desk(
             settings,
             self.database,
             signer,
             features(self.library, self.survey, self.booking, self.events, self.handoff),
             clock,
+            instance=self.leadership.instance,
         )
         self.dispatcher = Dispatcher(self.desk, self._kick_outbox)
-        self.leadership = Leadership(self.database)
         self.scheduler = Scheduler(lambda: self.leadership.is_leader)
         self.outbox = OutboxSender(self.database, clock, settings, self.leadership.instance)
         self.housekeeping = Housekeeping(
@@ -143,20 +146,22 @@ class App:
             self.outbox.serve_rows(WHATSAPP, whatsapp.deliver, whatsapp.profile)
             whatsapp.start()
         self.leadership.keep()  # first: recovery must know this instance is alive
-        recovery.recover(
-            self.database, self.settings, self.leadership.live_senders, self.desk.clock()
-        )
+        self._take_back()
         self.scheduler.start()
 
     async def _recover(self) -> None:
-        """Rows left `sending` by instances that died become `uncertain` (staff are told)."""
-        await asyncio.to_thread(
-            recovery.recover,
-            self.database,
-            self.settings,
-            self.leadership.live_senders,
-            self.desk.clock(),
-        )
+        await asyncio.to_thread(self._take_back)
+
+    def _take_back(self) -> None:
+        """What instances that died had taken: outbox rows (those of unknown fate become
+        `uncertain`, staff are told) and inbox items (handled again)."""
+        live = self.leadership.live_senders
+        recovery.recover(self.database, self.settings, live, self.desk.clock())
+        with self.database.transaction() as session:
+            alive = live(session)
+            # WhatsApp's inbox takes back what a dead worker held by the age of its claim.
+            if alive is not None and (released := TELEGRAM_INBOX.release(session, alive)):
+                log.warning("inbox: %d items of a stopped instance taken again", released)
 
     async def _stop_clock(self) -> None:
         """Sends nothing more, waits for the jobs under way, lets go of the leadership."""
@@ -196,7 +201,10 @@ class App:
 
     async def _serve_telegram(self, stop: asyncio.Event, whatsapp: WhatsAppChannel | None) -> None:
         webhook = bool(self.settings.webhook_url)
-        telegram = TelegramChannel(self.settings, self.dispatcher, webhook=webhook)
+        telegram = TelegramChannel(
+            self.settings, self.dispatcher, self.database, self.desk.clock, self.leadership.instance
+        )
+        self.desk.durable |= {TELEGRAM}  # its channel sends and settles the recorded replies
         application = telegram.application
         try:
             await patiently_async(
@@ -209,23 +217,29 @@ class App:
             raise ConfigError("TELEGRAM_BOT_TOKEN: refused by Telegram (revoked?)") from None
         async with application:
             await telegram.publish_commands()
-            self._start_clock({"telegram": telegram.deliver}, whatsapp)
-            await application.start()
+            self._start_clock({TELEGRAM: telegram.deliver}, whatsapp)
+            telegram.worker.start()
             try:
                 if webhook:
                     await self._serve_webhook(telegram, stop, whatsapp)
                 else:
-                    assert application.updater is not None
-                    await application.updater.start_polling(
-                        allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
-                    )
-                    await self._serve_web(self._web_app(None, whatsapp), stop)
-                    await application.updater.stop()
+                    await self._serve_polling(telegram, stop, whatsapp)
             finally:
                 await self._stop_clock()
+                await telegram.worker.stop()
                 if whatsapp is not None:
                     await whatsapp.stop()
-                await application.stop()
+
+    async def _serve_polling(
+        self, telegram: TelegramChannel, stop: asyncio.Event, whatsapp: WhatsAppChannel | None
+    ) -> None:
+        """getUpdates under Sportello's own loop (telegram_inbox.py), until `stop`."""
+        polling = asyncio.create_task(telegram.poller.run(ALLOWED_UPDATES))
+        try:
+            await self._serve_web(self._web_app(None, whatsapp), stop)  # /healthz, /metrics
+        finally:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
 
     async def _serve_webhook(
         self, telegram: TelegramChannel, stop: asyncio.Event, whatsapp: WhatsAppChannel | None

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     outbox_rate: float = Field(default=25.0, gt=0, le=10_000)  # messages/s, whole deployment
     outbox_chat_rate: float = Field(default=1.0, gt=0, le=100)  # messages/s to one chat
     quiet_hours: str = "21:00-08:00"  # announcements and broadcasts wait; "off" for none
+    # A reply not sent yet (a crash, Telegram away) is still sent this long after the turn.
+    reply_fresh_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    # Telegram away (5xx, no connection): every sender pauses, first this long, then twice
+    # as long after each failed probe call, up to the most.
+    outage_pause_seconds: float = Field(default=5.0, gt=0, le=3600)
+    outage_pause_most_seconds: float = Field(default=120.0, gt=0, le=3600)
     secret_key: str | None = None
     log_level: str = "INFO"
     booking_file: Path = FLOWS_DIR / "booking.yaml"

@@ -1929,6 +1929,16 @@ class FakeTelegram:
         error = ApiError(error_code, description, parameters)
         self._injected.append(_Injected(method.lower(), error, times))
 
+    def fail_until_further_notice(
+        self, method: str, error_code: int = 502, description: str = "Bad Gateway"
+    ) -> None:
+        """An outage: every call of ``method`` fails with this error until ``recover()``."""
+        self.fail_next(method, error_code, description, times=10**9)
+
+    def recover(self) -> None:
+        """The errors injected with ``fail_next`` (and outages) end."""
+        self._injected.clear()
+
     def drop_next(self, method: str | None = None, *, times: int = 1, after: bool = False) -> None:
         """Reset the connection of the next ``times`` calls (of ``method``, or of any method)
         without an answer: a network error. With ``after=True`` the call takes effect first
@@ -1992,6 +2002,10 @@ class FakeTelegram:
         if self._allowed_updates:
             return kind in self._allowed_updates
         return kind not in _OPT_IN_UPDATES
+
+    def push_raw_update(self, kind: str, payload: JSON) -> int:
+        """An update exactly as given (even one a client library cannot read); its id."""
+        return self._push_update(kind, payload)
 
     def _push_update(self, kind: str, payload: JSON) -> int:
         update_id = next(self._update_ids)

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from bot.app import App
 from bot.config import Settings
@@ -159,34 +158,38 @@ async def test_a_user_who_blocked_the_bot_is_marked_blocked_and_the_hooks_hear_o
     assert report == outbox.Progress(total=1, blocked=1)
 
 
-async def test_a_network_error_before_telegram_got_the_message_is_retried_later(
+async def test_a_bad_gateway_pauses_sending_until_a_probe_gets_through(
     tg: FakeTelegram, sqlite_url: str
 ) -> None:
+    sara = tg.user(STAFF, first_name="Sara")
     marco = tg.user(2002)
-    tg.fail_next("sendMessage", 502, "Bad Gateway")
-    settings = telegram_settings(tg, sqlite_url, quiet_hours="off")
+    tg.fail_next("sendMessage", 502, "Bad Gateway", times=2)
+    settings = telegram_settings(
+        tg,
+        sqlite_url,
+        quiet_hours="off",
+        staff_user_ids=frozenset({STAFF}),
+        outage_pause_seconds=0.3,
+    )
     async with running_bot(settings) as app:
         queue(app, broadcast(range(2002, 2003)))
         await app.outbox.drain()
-        await eventually(lambda: attempts(app) == [1])
-        with app.database.transaction() as session:
-            row = session.scalars(select(OutboxMessage)).one()
-            assert (row.state, row.last_error) == ("queued", "Bad Gateway")
-            assert row.due_at > app.desk.clock() + timedelta(seconds=5)  # backoff
-            make_due(session, app)  # time passes
-        await app.outbox.drain()
-        await eventually(lambda: states(app) == {"sent": 1})
+        await eventually(lambda: states(app) == {"sent": 3})  # the broadcast, two alerts
+        tries = attempts(app)
+    calls = [call.time for call in tg.calls_to("sendMessage")]
+    assert calls[1] - calls[0] >= 0.3  # paused, then one probe call alone
+    assert calls[2] - calls[1] >= 0.6  # the probe failed: twice as long
     assert (await marco.next_message()).text == "Seminario per 2002"
     await marco.expect_silence(0.1)
+    paused, resumed = (await sara.next_message()).text, (await sara.next_message()).text
+    assert "telegram non risponde" in paused and "risponde di nuovo" in resumed
+    await sara.expect_silence(0.1)
+    assert set(tries) == {1}  # the failed calls cost the rows no attempt
 
 
 def attempts(app: App) -> list[int]:
     with app.database.transaction() as session:
         return list(session.scalars(select(OutboxMessage.attempts)))
-
-
-def make_due(session: Session, app: App) -> None:
-    session.execute(update(OutboxMessage).values(due_at=app.desk.clock()))
 
 
 async def test_a_lost_answer_leaves_the_message_uncertain_and_it_is_never_resent(

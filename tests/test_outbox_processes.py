@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 import sys
 import time
@@ -21,7 +22,7 @@ from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 from bot.values.markup import text as plain
 from bot.values.messages import Address, Delivery, Reply
-from tests.fake_telegram import FakeTelegram, RateLimit
+from tests.fake_telegram import FakeTelegram, RateLimit, Rejection
 from tests.test_restart import environment, migrate
 
 STAFF = 4242
@@ -196,3 +197,126 @@ def leader_pid(database_url: str) -> int | None:
         ).scalar()
     database.dispose()
     return int(name.split("-")[1]) if name else None
+
+
+def outage_env(tg: FakeTelegram, database_url: str, rate: int) -> dict[str, str]:
+    """Short outage pauses, so that a test of a few seconds sees several probes."""
+    return {
+        **delivery_env(tg, database_url, rate),
+        "OUTAGE_PAUSE_SECONDS": "0.3",
+        "OUTAGE_PAUSE_MOST_SECONDS": "1.5",
+    }
+
+
+async def test_an_outage_mid_announcement_pauses_sending_and_everyone_gets_it_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    recipients = range(1, 301)
+    async with FakeTelegram() as tg:
+        for user_id in recipients:
+            tg.user(user_id)
+        staff = tg.user(STAFF)
+        env = outage_env(tg, database_url, rate=100)
+        await migrate(env)
+        queue_broadcast(database_url, recipients)
+
+        async with sender_process(env, tmp_path / "outage.log") as process:
+            await until(lambda: len(tg.writes) >= 60, within=30)
+            tg.fail_until_further_notice("sendMessage")  # Telegram answers 502 to every send
+            down_at = time.time()
+            await asyncio.sleep(6)
+            tg.recover()
+            up_at = time.time()
+            await until(lambda: report(database_url).done, within=30)
+            paused = await staff.next_message(timeout=10)
+            resumed = await staff.next_message(timeout=10)
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 20) == 0
+
+    got = received(tg)
+    assert all(got[user_id] == 1 for user_id in recipients)  # everyone, once
+    assert report(database_url) == outbox.Progress(total=300, sent=300)
+    assert "non risponde" in paused.text and "risponde di nuovo" in resumed.text
+    during = [c for c in tg.calls_to("sendMessage") if down_at + 0.5 < c.time < up_at]
+    # Paused, not hammering: a probe after 0.3, 0.6, 1.2, 1.5... seconds.
+    assert 2 <= len(during) <= 8
+
+
+@pytest.mark.parametrize("run", [1, 2, 3])
+async def test_after_a_kill_at_a_random_moment_uncertain_is_at_most_the_calls_in_flight(
+    database_url: str, tmp_path: Path, run: int
+) -> None:
+    recipients = range(1, 401)
+    latency = 0.2
+    async with FakeTelegram() as tg:
+        for user_id in (*recipients, STAFF):
+            tg.user(user_id)
+        tg.slow(latency, "sendMessage")
+        env = delivery_env(tg, database_url, rate=100)
+        await migrate(env)
+        queue_broadcast(database_url, recipients)
+
+        async with sender_process(env, tmp_path / "first.log") as first:
+            await until(lambda: len(tg.writes) >= random.randint(10, 250), within=30)
+            first.send_signal(signal.SIGKILL)
+            killed_at = time.time()
+            await first.wait()
+        await asyncio.sleep(latency + 0.1)  # what was on the wire arrives
+        in_flight = calls_in_flight(tg, killed_at, latency)
+        uncertain = {row.chat_id for row in rows(database_url) if row.state == "sending"}
+
+        async with sender_process(env, tmp_path / "second.log") as second:
+            await until(lambda: report(database_url).done, within=30)
+            second.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(second.wait(), 20) == 0
+
+    got = received(tg)
+    progress = report(database_url)
+    assert progress.uncertain == len(uncertain) <= in_flight
+    assert max(got.values()) == 1  # nothing twice
+    assert progress.sent + progress.uncertain == len(recipients)
+
+
+async def test_a_429_stops_every_instance_at_once(database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("several instances need PostgreSQL; on SQLite there is one")
+    recipients = range(1, 401)
+    async with FakeTelegram() as tg:
+        for user_id in recipients:
+            tg.user(user_id)
+        tg.slow(0.02, "sendMessage")
+        env = delivery_env(tg, database_url, rate=100)
+        await migrate(env)
+        queue_broadcast(database_url, recipients)
+
+        async with (
+            sender_process(env, tmp_path / "a.log"),
+            sender_process(env, tmp_path / "b.log"),
+        ):
+            await until(lambda: len(tg.writes) >= 80, within=30)
+            tg.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+            await until(lambda: bool(too_many(tg)), within=10)
+            await until(lambda: report(database_url).done, within=30)
+
+    calls = tg.calls_to("sendMessage")
+    (answered_429,) = too_many(tg)
+    throttled = next(c.time for c in calls if c.params is answered_429.params)
+    # Calls already on the wire land; none starts during the pause, on either instance.
+    assert not [c.time - throttled for c in calls if throttled + 0.1 < c.time < throttled + 1.9]
+    assert max(received(tg).values()) == 1
+    assert report(database_url).sent == len(recipients)
+
+
+def too_many(tg: FakeTelegram) -> list[Rejection]:
+    """The sends answered 429 (two pollers also get 409s from getUpdates)."""
+    return [r for r in tg.rejected if r.error_code == 429]
+
+
+RECORDING = 0.25  # seconds the sender may take to record an answer on a busy machine
+
+
+def calls_in_flight(tg: FakeTelegram, killed_at: float, latency: float) -> int:
+    """Sends whose outcome the killed sender could not have recorded: not answered at the
+    kill, or answered just before it; those that arrive after the kill were on the wire."""
+    since = killed_at - latency - RECORDING
+    return sum(1 for call in tg.calls_to("sendMessage") if call.time > since)

@@ -9,6 +9,10 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import func, select
+
+from bot.storage.db import Database
+from bot.storage.models import OutboxMessage
 from tests.fake_telegram import FakeTelegram
 
 
@@ -30,6 +34,21 @@ async def migrate(env: dict[str, str]) -> None:
         sys.executable, "-m", "bot", "db", "upgrade", env=env, stdout=asyncio.subprocess.DEVNULL
     )
     assert await upgrade.wait() == 0
+
+
+async def replies_settled(database_url: str, within: float = 10.0) -> None:
+    """Waits until the bot has recorded every reply it sent (none is left `claimed`)."""
+    database = Database(database_url)
+    try:
+        for _ in range(int(within / 0.05)):
+            with database.transaction() as session:
+                query = select(func.count()).where(OutboxMessage.state == "claimed")
+                if not session.scalar(query):
+                    return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"replies still unsettled after {within} s")
+    finally:
+        database.dispose()
 
 
 @asynccontextmanager
@@ -55,6 +74,7 @@ async def test_a_killed_bot_resumes_the_conversation(database_url: str) -> None:
             await anna.send("/cancella")
             question = await anna.next_message(timeout=30)
             assert "Vuoi davvero cancellare" in question.text
+            await replies_settled(database_url)  # else the reply may come again (at least once)
             first.send_signal(signal.SIGKILL)  # no goodbye: state must already be stored
             await first.wait()
 
@@ -85,6 +105,7 @@ async def test_a_survey_resumes_after_a_kill_at_the_same_question(database_url: 
             await marco.press("Pinerolo")
             second_question = await marco.next_message()
             assert second_question.text.startswith("Domanda 2 di")
+            await replies_settled(database_url)
             first.send_signal(signal.SIGKILL)
             await first.wait()
 

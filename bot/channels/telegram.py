@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,19 +28,19 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-)
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.forum import Forum
+from bot.channels.inbox import Item
+from bot.channels.telegram_inbox import INBOX, Poller, items, who
+from bot.channels.worker import AlsoWrite, InboxWorker
 from bot.config import Settings
+from bot.core.desk import Clock
 from bot.core.dispatcher import Dispatcher
 from bot.core.menu import COMMAND_MENU, N_STAFF, command_menu
+from bot.delivery import replies
 from bot.delivery.outbox import AnswerLost, PermanentFailure, Throttled
+from bot.storage.db import Database
 from bot.values.i18n import translate_in
 from bot.values.markup import Rich, split, to_html
 from bot.values.messages import (
@@ -59,32 +60,62 @@ from bot.values.messages import (
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+REPLY_RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a reply on 5xx/network errors
 MEDIA_LIMIT = 10 * 1024 * 1024  # photos and documents larger than this are not relayed
 
 
 class TelegramChannel:
-    """Translates updates to inbound values and renders answers with Bot API calls."""
+    """Translates updates to inbound values and renders answers with Bot API calls.
 
-    def __init__(self, settings: Settings, dispatcher: Dispatcher, webhook: bool = False):
+    Updates come through the inbox (`telegram_inbox.py`): stored first, then handled by the
+    worker, which hands each to `handle`. Replies are recorded with the turn (`replies.py`):
+    sent here at once, retried on 5xx and network errors, then settled with the inbox item.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        dispatcher: Dispatcher,
+        database: Database,
+        clock: Clock,
+        instance: int = 0,
+    ):
         self.settings = settings
         self.dispatcher = dispatcher
-        self.application = build_application(settings, webhook)
-        self.forum = Forum(self.application.bot, dispatcher.desk.database)
+        self.database = database
+        self.clock = clock
+        self.instance = instance
+        self.application = build_application(settings)
+        self.forum = Forum(self.application.bot, database)
         self.screens = Screens()
-        self.application.add_handler(CallbackQueryHandler(self.on_button))
-        self.application.add_handler(MessageHandler(None, self.on_message))
-        self.application.add_error_handler(self.on_error)
+        self.worker = InboxWorker(
+            "telegram", database, INBOX, clock, self.handle, who, instance, dispatcher.run
+        )
+        self.poller = Poller(self.application.bot, self.keep)
 
     # Inbound ------------------------------------------------------------------
 
-    async def on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        inbound = message_inbound(update)
+    async def handle(self, body: dict[str, Any]) -> AlsoWrite | None:
+        """One stored update: the turn, its replies sent; returns how to settle them."""
+        update = self._update(body)
+        if update is None:
+            return None
+        query = update.callback_query
+        inbound = button_inbound(update) if query is not None else message_inbound(update)
         if inbound is None:
-            return
+            return None
         if inbound.kind is Kind.MEDIA and self._relayable(inbound):
             inbound = replace(inbound, media=await self._download(update))
         answer = await self.dispatcher.dispatch(inbound)
-        await self.render(inbound.chat_id, answer, topic=_topic(inbound.thread))
+        pressed, shown = None, None
+        if query is not None:
+            await self._answer_query(query.id, answer.notice)
+            pressed = int(inbound.message_ref) if inbound.message_ref else None
+            shown = query.message if isinstance(query.message, Message) else None
+        topic = _topic(inbound.thread)
+        rendered = await self.render(inbound.chat_id, answer, pressed, topic, shown)
+        keys = replies.keys(inbound, len(answer.replies))
+        return rendered.settle(keys, self.instance, self.clock())
 
     def _relayable(self, inbound: Inbound) -> bool:
         """Media worth fetching: in a private chat or the staff group (not in other groups)."""
@@ -98,31 +129,36 @@ class TelegramChannel:
             log.warning("telegram: media not downloaded: %s", error)
             return None
 
-    async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        inbound = button_inbound(update)
-        if query is None or inbound is None:
-            return
-        answer = await self.dispatcher.dispatch(inbound)
-        await self._answer_query(query.id, answer.notice)
-        pressed = inbound.message_ref
-        topic = _topic(inbound.thread)
-        shown = query.message if isinstance(query.message, Message) else None
-        at = int(pressed) if pressed else None
-        await self.render(inbound.chat_id, answer, at, topic, shown)
+    def _update(self, body: dict[str, Any]) -> Update | None:
+        """The update python-telegram-bot reads from the body; None (logged) if it cannot."""
+        try:
+            return Update.de_json(body, self.application.bot)
+        except Exception:
+            log.warning(
+                "telegram: update %s cannot be read, skipped: %.300r",
+                body.get("update_id"),
+                body,
+                exc_info=True,
+            )
+            return None
 
     async def receive(self, payload: object) -> None:
-        """A webhook's body: queued for the application; ValueError when it is no update."""
-        try:
-            update = Update.de_json(payload, self.application.bot)  # type: ignore[arg-type]
-        except Exception as error:
-            raise ValueError("not an update") from error
-        await self.application.update_queue.put(update)
+        """A webhook's body, committed to the inbox (before the 200); ValueError when it is
+        no update."""
+        if not await self.keep(payload):
+            raise ValueError("not an update")
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # The update's id only: its text and contact are personal data (README: Logs).
-        number = getattr(update, "update_id", None)
-        log.error("telegram handler error for update %s", number, exc_info=context.error)
+    async def keep(self, updates: object) -> list[int]:
+        """Commits the updates (a list, or one) to the inbox, claimed by this instance, which
+        handles the new ones at once; returns their update ids (new or not)."""
+        found = items(updates)
+        if found:
+            self.worker.take(await self.dispatcher.run(self._store, found))
+        return [int(key) for key, _body in found]
+
+    def _store(self, found: list[tuple[str, dict[str, Any]]]) -> list[Item]:
+        with self.database.transaction() as session:
+            return INBOX.store(session, found, self.clock(), self.instance)
 
     # Outbound -----------------------------------------------------------------
 
@@ -133,13 +169,26 @@ class TelegramChannel:
         pressed: int | None = None,
         topic: int | None = None,
         shown: Message | None = None,
-    ) -> None:
-        """The answer in the chat (in the forum topic the user wrote in, if any); `shown` is
-        the pressed message as Telegram showed it."""
-        for message in answer.replies:
-            await self.send(chat_id, message, pressed, topic, shown)
+    ) -> Rendered:
+        """Sends the replies in order (in the forum topic the user wrote in, if any); stops at
+        one Telegram would not take for a while. `shown` is the pressed message as Telegram
+        showed it."""
+        rendered = Rendered()
+        for index, message in enumerate(answer.replies):
+            try:
+                await self.send(chat_id, message, pressed, topic, shown)
+            except (BadRequest, Forbidden) as error:
+                log.warning("telegram: a reply to %s was refused: %s", chat_id, error)
+                rendered.failed.append(index)
+            except TelegramError as error:
+                log.warning("telegram: a reply to %s waits for the outbox: %s", chat_id, error)
+                rendered.left = len(answer.replies) - index
+                break
+            else:
+                rendered.sent.append(index)
             if isinstance(message, Reply) and message.replace:
                 shown = None  # edited now: what it shows is no longer known
+        return rendered
 
     async def deliver(self, chat_id: str, message: Outbound) -> str:
         """Outbox sender: a queued message to any chat, its errors in the core's terms;
@@ -165,16 +214,22 @@ class TelegramChannel:
         topic: int | None = None,
         shown: Message | None = None,
     ) -> None:
-        """Sends one message; when Telegram asks to slow down, waits as asked and retries."""
-        for _attempt in range(3):
+        """Sends one message; when Telegram asks to slow down, waits as asked; on a 5xx or a
+        network error, tries again a few times (the message may then arrive twice)."""
+        retries = iter(REPLY_RETRIES)
+        while True:
             try:
                 await self._send_once(chat_id, message, pressed, topic, shown)
                 return
             except RetryAfter as error:
                 delay = seconds(error.retry_after)
                 log.warning("telegram asks to wait %.1fs before writing to %s", delay, chat_id)
-                await asyncio.sleep(delay)
-        await self._send_once(chat_id, message, pressed, topic, shown)
+            except NetworkError as error:
+                delay = next(retries, -1.0)
+                if delay < 0:
+                    raise
+                log.warning("telegram: reply to %s failed (%s), again soon", chat_id, error)
+            await asyncio.sleep(delay)
 
     async def _send_once(
         self,
@@ -305,6 +360,24 @@ class TelegramChannel:
                 log.info("no staff command menu for %s: %s", user_id, error)
 
 
+@dataclass
+class Rendered:
+    """Which of an answer's replies went (by position), which were refused, how many wait."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    left: int = 0  # the last ones, handed to the outbox sender
+
+    def settle(self, keys: list[str], instance: int, now: datetime) -> AlsoWrite:
+        """The database work that records this, by the replies' outbox keys."""
+        sent = [keys[index] for index in self.sent]
+        failed = [keys[index] for index in self.failed]
+        left = keys[len(keys) - self.left :] if self.left else []
+        return functools.partial(
+            replies.settle, by=instance, now=now, sent=sent, failed=failed, left=left
+        )
+
+
 def seconds(delay: int | float | timedelta) -> float:
     """RetryAfter.retry_after, whichever type this PTB version gives."""
     return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
@@ -332,17 +405,16 @@ def caption_html(caption: Rich) -> str | None:
     return to_html(pieces[0]) if pieces else None
 
 
-def build_application(settings: Settings, webhook: bool) -> Application:  # type: ignore[type-arg]
-    builder = (
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The Bot and its HTTP pools; no Updater: updates come through the inbox."""
+    return (
         ApplicationBuilder()
         .token(settings.telegram_bot_token or "")
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_url)
-        .concurrent_updates(64)
+        .updater(None)
+        .build()
     )
-    if webhook:
-        builder = builder.updater(None)
-    return builder.build()
 
 
 def sender_of(update: Update) -> Sender | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.core import routing
 from bot.core.turn import Feature, Turn
-from bot.delivery import alerts, outbox
+from bot.delivery import alerts, outbox, replies
 from bot.storage.db import Database
 from bot.storage.models import Conversation, InboundEvent, User
 from bot.values.cleaning import cleaned
@@ -40,6 +40,8 @@ class Desk:
     signer: Signer
     features: tuple[Feature, ...]
     clock: Clock = utc_clock
+    durable: frozenset[str] = frozenset()  # channels whose replies are recorded with the turn
+    instance: int = 0  # the instance that sends those replies
 
     def __post_init__(self) -> None:
         self.router = routing.Router(self.features)
@@ -61,7 +63,14 @@ class Desk:
             with use_locale(turn.user.locale, self.settings.zone):
                 answer = self.router.route(turn)
             outbox.enqueue_deliveries(session, answer.deliveries, self.clock())
+            if inbound.channel in self.durable:
+                self._record_replies(session, turn, answer)
             return answer
+
+    def _record_replies(self, session: Session, turn: Turn, answer: Answer) -> None:
+        """The replies, in the turn's transaction (the user may have just been erased)."""
+        user_id = None if inspect(turn.user).detached else turn.user.id
+        replies.record(session, turn.inbound, user_id, answer.replies, turn.now, self.instance)
 
     def _first_time(self, session: Session, inbound: Inbound) -> bool:
         """Records the event id; False when it was handled before (a re-delivery)."""

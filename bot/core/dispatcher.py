@@ -7,10 +7,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import ParamSpec, TypeVar
 
 from bot import metrics
 from bot.core.desk import Desk
 from bot.values.messages import Answer, Inbound
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Dispatcher:
@@ -25,6 +29,12 @@ class Dispatcher:
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="desk")
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._waiting: dict[tuple[str, str], int] = {}
+
+    async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Database work of the channels (inbox, replies) on the desk's threads: on SQLite it
+        queues with the turns instead of fighting them for the one write lock."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: work(*args, **kwargs))
 
     async def dispatch(self, inbound: Inbound) -> Answer:
         started = time.perf_counter()

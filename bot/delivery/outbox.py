@@ -1,10 +1,12 @@
 """The durable outbox: messages are rows first, then a sender delivers them, once.
 
-A row's state: `queued` (waiting for its due time and a send slot), `sending` (claimed by a
-sender, which is calling the platform with no lock held), then `sent`, `failed`, `blocked` (the
-user blocked the bot) or `uncertain` (the sender died or lost the answer mid-call: the platform
-may have delivered it, so it is never sent again). `sender.py` moves rows along: `claims.py`
-claims them, `outcomes.py` records what became of them.
+A row's state: `queued` (waiting for its due time and a send slot), `claimed` (taken by a
+sender, its call not started), `sending` (marked right before its call, made with no lock
+held), then `sent`, `failed`, `blocked` (the user blocked the bot) or `uncertain` (the sender
+died or lost the answer mid-call: the platform may have delivered it, so it is never sent
+again). A reply (`replies.py`) left `sending` by a dead sender is queued again instead.
+`sender.py` moves rows along: `claims.py` claims them, `outcomes.py` records what became of
+them.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from bot.delivery.quiet_hours import WAITING_KINDS
 from bot.storage.models import OutboxMessage, User
 from bot.values.messages import Delivery, Outbound
 
-QUEUED, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN, SKIPPED = (
+QUEUED, CLAIMED, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN, SKIPPED = (
     "queued",
-    "sending",
+    "claimed",  # taken by a sender, its call not started yet: back to the queue after a crash
+    "sending",  # its call started: after a crash, `uncertain`
     "sent",
     "failed",
     "blocked",
@@ -35,6 +38,7 @@ QUEUED, SENDING, SENT, FAILED, BLOCKED, UNCERTAIN, SKIPPED = (
 )
 MAX_ATTEMPTS = 5
 FINAL = (SENT, FAILED, BLOCKED, UNCERTAIN, SKIPPED)  # never sent again
+REPLY = "reply"  # a turn's reply (`replies.py`): sent at least once while fresh
 
 
 class PermanentFailure(Exception):
@@ -138,7 +142,7 @@ def progress(session: Session, batch: str) -> Progress:
         failed=counts[FAILED],
         blocked=counts[BLOCKED],
         uncertain=counts[UNCERTAIN],
-        waiting=counts[QUEUED] + counts[SENDING],
+        waiting=counts[QUEUED] + counts[CLAIMED] + counts[SENDING],
         skipped=counts[SKIPPED],
     )
 
@@ -178,8 +182,10 @@ def due(
     chat_gap: timedelta,
     waiting_kinds: Collection[str] = (),
     wall_now: datetime | None = None,
+    replies_since: datetime | None = None,
 ) -> Select[int, str]:
-    """Rows of `channel` that may go now: due, their chat idle for `chat_gap`, kinds allowed.
+    """Rows of `channel` that may go now: due, their chat idle for `chat_gap`, kinds allowed,
+    replies created since `replies_since` (older ones are not worth sending).
 
     `now` is the app's clock (what is due); `wall_now` the real time the pace is kept in.
     One-to-one messages (reminders, alerts) go before announcements and broadcasts.
@@ -191,7 +197,7 @@ def due(
         .where(
             other.channel == OutboxMessage.channel,
             other.chat_id == OutboxMessage.chat_id,
-            or_(other.state == SENDING, other.sent_at > idle_since),
+            or_(other.state.in_((CLAIMED, SENDING)), other.sent_at > idle_since),
         )
         .exists()
     )
@@ -207,6 +213,10 @@ def due(
     )
     if waiting_kinds:
         query = query.where(OutboxMessage.kind.not_in(waiting_kinds))
+    if replies_since is not None:
+        query = query.where(
+            or_(OutboxMessage.kind != REPLY, OutboxMessage.created_at >= replies_since)
+        )
     return query
 
 
@@ -221,7 +231,7 @@ def one_per_chat(rows: Iterable[tuple[int, str]], limit: int) -> list[int]:
 
 
 def claim(session: Session, candidates: Select[int, str], limit: int, by: int) -> list[Claimed]:
-    """Marks up to `limit` rows `sending` for sender `by`; others skip the locked ones."""
+    """Marks up to `limit` rows `claimed` by sender `by`; others skip the locked ones."""
     rows = session.execute(candidates.limit(limit * 4).with_for_update(skip_locked=True))
     chosen = one_per_chat(rows, limit)
     if not chosen:
@@ -229,7 +239,7 @@ def claim(session: Session, candidates: Select[int, str], limit: int, by: int) -
     claimed = session.scalars(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(chosen))
-        .values(state=SENDING, claimed_by=by)
+        .values(state=CLAIMED, claimed_by=by)
         .returning(OutboxMessage)
     ).all()
     return [
@@ -246,12 +256,29 @@ def claim(session: Session, candidates: Select[int, str], limit: int, by: int) -
     ]
 
 
+def start(session: Session, ids: Collection[int], by: int) -> list[int]:
+    """Marks claimed rows `sending`, right before their calls; returns the ids marked."""
+    if not ids:
+        return []
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.claimed_by == by,
+            OutboxMessage.state == CLAIMED,
+        )
+        .values(state=SENDING)
+        .returning(OutboxMessage.id)
+    )
+    return list(session.scalars(statement).all())
+
+
 def mine(claimed: Claimed, by: int) -> ColumnElement[bool]:
     """The claimed row, still in the hands of sender `by` (or marked uncertain meanwhile)."""
     return (
         (OutboxMessage.id == claimed.id)
         & (OutboxMessage.claimed_by == by)
-        & OutboxMessage.state.in_((SENDING, UNCERTAIN))
+        & OutboxMessage.state.in_((CLAIMED, SENDING, UNCERTAIN))
     )
 
 
@@ -315,8 +342,20 @@ def prune_final(session: Session) -> int:
 
 
 def mark_uncertain(session: Session, live: Collection[int]) -> list[str]:
-    """Rows left `sending` by senders no longer alive become `uncertain`; returns their keys."""
+    """The rows of senders no longer alive: claimed ones (never called) and replies (sent at
+    least once) go back to the queue; the others left `sending` become `uncertain`. Returns
+    the keys of those."""
     abandoned = or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by.not_in(live))
+    requeue = or_(
+        OutboxMessage.state == CLAIMED,
+        (OutboxMessage.state == SENDING) & (OutboxMessage.kind == REPLY),
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(requeue, abandoned)
+        .values(state=QUEUED, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
     keys = session.scalars(
         update(OutboxMessage)
         .where(OutboxMessage.state == SENDING, abandoned)

@@ -7,7 +7,6 @@ are touched: recovery may have marked them `uncertain` meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ from bot.delivery import outbox
 from bot.delivery.outbox import (
     BLOCKED,
     FAILED,
-    MAX_ATTEMPTS,
     QUEUED,
     SENT,
     SKIPPED,
@@ -29,6 +27,7 @@ from bot.delivery.outbox import (
     Skipped,
 )
 from bot.delivery.threads import Threads
+from bot.storage.batches import Batches
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 
@@ -47,8 +46,7 @@ class Outcomes:
         self.instance = instance
         self.threads = threads
         self.on_blocked: list[BlockedHook] = []
-        self._waiting: list[outbox.Outcome] = []  # ended sends, waiting to be written
-        self._writing = asyncio.Lock()
+        self._batches = Batches(self._write_all)  # ended sends, written together
 
     async def sent(self, claimed: Claimed, ref: str | None = None) -> None:
         """Delivered; `ref` is the platform's id of the message (to redact it later)."""
@@ -61,10 +59,6 @@ class Outcomes:
     async def failed(self, claimed: Claimed, failure: PermanentFailure) -> None:
         await self.threads.run(self._fail, claimed, failure)
 
-    async def retry(self, claimed: Claimed, error: str) -> None:
-        """Tried again later, failed for good after MAX_ATTEMPTS."""
-        await self.threads.run(self._retry, claimed, error)
-
     async def give_back(
         self, claimed: Claimed, error: str | None = None, due_at: datetime | None = None
     ) -> None:
@@ -73,18 +67,13 @@ class Outcomes:
     async def _record(
         self, claimed: Claimed, state: str, error: str | None, ref: str | None = None
     ) -> None:
-        """Writes the outcome, with those of the sends that ended while the last was written.
-
-        Whoever holds the lock writes everything gathered so far; a send's outcome is written
-        when its own turn comes, at the latest.
-        """
+        """Writes the outcome, with those of the sends that ended while the last was written."""
         sent_at = datetime.now(UTC) if state == SENT else None  # real time: the pace's
         outcome = outbox.Outcome(claimed.id, claimed.attempts + 1, state, error, sent_at, ref)
-        self._waiting.append(outcome)
-        async with self._writing:
-            outcomes, self._waiting = self._waiting, []
-            if outcomes:
-                await self.threads.run(self._write, outcomes)
+        await self._batches.add(outcome)
+
+    async def _write_all(self, outcomes: list[outbox.Outcome]) -> None:
+        await self.threads.run(self._write, outcomes)
 
     # Rows (on the sender's threads) -------------------------------------------------
 
@@ -113,13 +102,6 @@ class Outcomes:
                     hook(session, user_id)
             except Exception:
                 log.exception("outbox: on_blocked hook %r failed for user %s", hook, user_id)
-
-    def _retry(self, claimed: Claimed, error: str) -> None:
-        if claimed.attempts + 1 >= MAX_ATTEMPTS:
-            self._finish(claimed, FAILED, error)
-            return
-        due_at = self.clock() + outbox.backoff(claimed.attempts + 1)
-        self._mark(claimed, state=QUEUED, last_error=error, due_at=due_at)
 
     def _give_back(
         self, claimed: Claimed, error: str | None, due_at: datetime | None = None

@@ -3,7 +3,8 @@
 A sender reserves `count` send slots at `rate` a second: the row's `free_at` moves from
 max(free_at, now) by count / rate, in one UPDATE ... RETURNING, so two processes never get the
 same slot and together stay within the rate (a generic cell-rate algorithm without bursts).
-A 429 pushes `free_at` past the pause Telegram asked for: every sender waits.
+A 429 or an outage stores a pause (`halt.py`) that every sender checks right before each call,
+and pushes `free_at` past it: no slot is reserved inside it.
 
 Within the slots, a sender also keeps its own sends to the platform's sliding window (`Window`).
 """
@@ -16,9 +17,11 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from bot.delivery.halt import Halt
 from bot.storage.db import Database
 from bot.storage.models import SendPace
 
@@ -54,9 +57,29 @@ class Pace:
         assert free_at is not None
         return free_at - span
 
-    def pause(self, until: float) -> None:
-        """No slot starts before `until` (Telegram asked to wait)."""
-        self._advance(until, 0.0)
+    def halt(self, session: Session) -> Halt:
+        """The shared pause, locked for this transaction."""
+        query = select(SendPace).where(SendPace.channel == self.channel).with_for_update()
+        row = session.scalars(query).first()
+        if row is None:
+            return Halt()
+        return Halt(row.paused_until, row.outage_since, row.outage_backoff)
+
+    def store(self, session: Session, halt: Halt, resumed: bool = False) -> None:
+        """Writes the shared pause; no slot is reserved inside it (after an outage, slots
+        start now again)."""
+        values = {
+            "paused_until": halt.paused_until,
+            "outage_since": halt.outage_since,
+            "outage_backoff": halt.backoff,
+        }
+        later = case(
+            (SendPace.free_at > halt.paused_until, SendPace.free_at), else_=halt.paused_until
+        )
+        free_at = halt.paused_until if resumed else later
+        statement = update(SendPace).where(SendPace.channel == self.channel)
+        if not session.execute(statement.values(free_at=free_at, **values)).rowcount:  # type: ignore[attr-defined]
+            session.add(SendPace(channel=self.channel, free_at=halt.paused_until, **values))
 
     def _advance(self, now: float, span: float) -> float | None:
         later = case((SendPace.free_at > now, SendPace.free_at), else_=now) + span

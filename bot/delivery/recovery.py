@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery import outbox
+from bot.delivery import outbox, replies
 from bot.delivery.alerts import staff_addresses
 from bot.storage.db import Database
 from bot.values.i18n import _
@@ -23,8 +23,12 @@ LiveSenders = Callable[[Session], Collection[int] | None]
 
 
 def recover(database: Database, settings: Settings, live: LiveSenders, now: datetime) -> list[str]:
-    """Marks the rows of dead senders `uncertain` and queues one alert to staff about them."""
+    """Takes back the rows of dead senders (see `outbox.mark_uncertain`), queues one alert to
+    staff about those of unknown fate, drops the replies no longer fresh."""
     with database.transaction() as session:
+        stale = replies.drop_stale(session, now - timedelta(seconds=settings.reply_fresh_seconds))
+        if stale:
+            log.warning("outbox: %d replies not sent while fresh, dropped: %s", len(stale), stale)
         alive = live(session)
         if alive is None:  # which senders are alive is unknown: touch nothing
             return []

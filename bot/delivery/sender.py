@@ -4,10 +4,13 @@ Per channel, a loop reserves a burst of send slots from the shared pace (`pace.p
 until the first one, claims that many rows (one per chat, `claims.py`), and starts each send at
 its own slot, so different chats go in parallel within the overall rate. A burst covers a
 fraction of a second at the channel's rate, so a faster rate claims more rows per transaction.
-Rows are `sending` only while their call is under way; no database lock is held during the
-call. What became of each is written by `outcomes.py`. The database work runs on the sender's
-own threads: a long broadcast never blocks the event loop nor the desk's threads.
-Replies to users chatting are sent by the channel directly and never wait here.
+Rows are `claimed` in the burst and marked `sending` right before their own call, when the
+shared pause (`outage.py`: a 429, an outage) is checked too; no database lock is held during
+the call. A 5xx or a network error pauses every sender (the row goes back, its attempts
+untouched); a row fails only on its own errors. What became of each is written by
+`outcomes.py`. The database work runs on the sender's own threads: a long broadcast never
+blocks the event loop nor the desk's threads. Replies to users chatting are sent by the
+channel directly and wait here only when that failed (`replies.py`).
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from bot import metrics
 from bot.config import Settings
 from bot.delivery.claims import Claims
 from bot.delivery.gate import Gate
+from bot.delivery.outage import Outages, Started
 from bot.delivery.outbox import AnswerLost, Claimed, PermanentFailure, Skipped, Throttled
 from bot.delivery.outcomes import BlockedHook, Outcomes
 from bot.delivery.pace import Pace, Profile, Window
 from bot.delivery.threads import Threads
+from bot.storage.batches import Batches
 from bot.storage.db import Database
 from bot.values.messages import Outbound
 
@@ -59,6 +64,9 @@ class OutboxSender:
         self.threads = Threads(4, "outbox")
         self.claims = Claims(database, clock, settings, instance)
         self.outcomes = Outcomes(database, clock, instance, self.threads)
+        self.outages = Outages(database, settings, clock, instance)
+        self._starts: Batches[tuple[str, int]] = Batches(self._write_starts)
+        self._started: dict[int, Started] = {}  # by row id, until its send takes it
         self._paces: dict[str, Pace] = {}
         self._windows: dict[str, Window] = {}
         self._running = asyncio.Lock()
@@ -151,27 +159,36 @@ class OutboxSender:
         return sent + sum(results)
 
     async def _send_at(self, at: float, channel: str, claimed: Claimed) -> int:
-        """Sends one claimed row at its slot (or gives it back if sending stopped meanwhile)."""
+        """Sends one claimed row at its slot (or gives it back if sending stopped meanwhile,
+        or a pause holds: every instance checks the shared one right before each call)."""
         await self.gate.sleep_until(at)
         await self._window(channel).keep(self.profile(channel).rate)
-        if not self.gate.open:
+        started = await self._start(channel, claimed) if self.gate.open else None
+        go = started is not None and claimed.id in started.ids
+        if started is not None and not go:
+            self.gate.pause(started.paused_until)
+        if not go or not self.gate.open or started is None:  # a 429 came meanwhile: not now
             await self.outcomes.give_back(claimed)
             return 0
+        probe, pace = started.probe, self._pace(channel)
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
                 ref = await self._counted(channel, claimed)
         except Throttled as throttled:
-            await self._throttled(channel, claimed, throttled)
+            await self._throttled(channel, claimed, throttled, probe)
         except PermanentFailure as failure:
             await self.outcomes.failed(claimed, failure)
+            await self._answered(pace, probe)
         except (AnswerLost, TimeoutError) as lost:
             log.warning("outbox %s: fate unknown, not resent: %r", claimed.key, lost)
             await self.outcomes.uncertain(claimed, repr(lost))
-        except Exception as error:
-            log.warning("outbox %s: send failed: %s", claimed.key, error)
-            await self.outcomes.retry(claimed, str(error))
+        except Exception as error:  # 5xx, no connection: the platform is away, not the row
+            log.warning("outbox %s: send failed, sending pauses: %s", claimed.key, error)
+            await self.outcomes.give_back(claimed, str(error))
+            self.gate.pause(await self.threads.run(self.outages.failed, pace, probe, str(error)))
         else:
             await self.outcomes.sent(claimed, ref)
+            await self._answered(pace, probe)
             return 1
         return 0
 
@@ -185,13 +202,32 @@ class OutboxSender:
         metrics.send_result(channel, "sent")
         return ref
 
+    async def _answered(self, pace: Pace, probe: bool) -> None:
+        """The platform answered: after an outage's probe, sending resumes."""
+        if probe:
+            await self.threads.run(self.outages.answered, pace, probe)
+
+    async def _start(self, channel: str, claimed: Claimed) -> Started:
+        """Marks the row `sending` right before its call, with the rows of the same moment."""
+        await self._starts.add((channel, claimed.id))
+        return self._started.pop(claimed.id)
+
+    async def _write_starts(self, items: list[tuple[str, int]]) -> None:
+        for channel in {channel for channel, _id in items}:
+            ids = [row_id for each, row_id in items if each == channel]
+            pace = self._pace(channel)
+            started = await self.threads.run(self.outages.start, pace, ids)
+            self._started.update(dict.fromkeys(ids, started))
+
     async def _send(self, channel: str, claimed: Claimed) -> str | None:
         if channel in self.row_senders:
             await self.row_senders[channel](claimed)
             return None
         return await self.senders[channel](claimed.chat_id, claimed.message)
 
-    async def _throttled(self, channel: str, claimed: Claimed, throttled: Throttled) -> None:
+    async def _throttled(
+        self, channel: str, claimed: Claimed, throttled: Throttled, probe: bool
+    ) -> None:
         """Everyone waits as long as asked; the row goes back, its attempts untouched."""
         if throttled.chat_only:  # only this chat waits: the row goes back, due later
             due_at = self.clock() + timedelta(seconds=throttled.retry_after)
@@ -203,7 +239,7 @@ class OutboxSender:
         until = time.time() + throttled.retry_after
         self.gate.pause(until)
         log.warning("outbox: %s asks to wait %.1f s", channel, throttled.retry_after)
-        await self.threads.run(self._pace(channel).pause, until)
+        await self.threads.run(self.outages.throttled, self._pace(channel), until, probe)
         await self.outcomes.give_back(claimed, str(throttled))
 
     def _pace(self, channel: str) -> Pace:

@@ -426,21 +426,36 @@ class SendPace(Base):
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     free_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+    # No call starts before this (a 429, an outage): checked at each call, by every sender.
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    outage_since: Mapped[float | None] = mapped_column(Float)  # the platform stopped answering
+    outage_backoff: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
-class WhatsAppInbox(Base):
-    """A verified WhatsApp notification item (a message or a status), stored before it is
-    handled; the key (the message id) makes a re-delivered one a no-op. The body is emptied
-    once handled: the row then only remembers that the id was seen."""
-
-    __tablename__ = "whatsapp_inbox"
+class InboxColumns:
+    """An inbox item: stored before the platform is told it arrived, then handled once.
+    The key (the platform's id) makes a re-delivered item a no-op; the body is emptied once
+    handled: the row then only remembers that the id was seen."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     body: Mapped[dict[str, Any]] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     claimed_at: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)  # the instance handling it
     done_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class WhatsAppInbox(InboxColumns, Base):
+    """A verified WhatsApp notification item (a message or a status)."""
+
+    __tablename__ = "whatsapp_inbox"
+
+
+class TelegramInbox(InboxColumns, Base):
+    """A Telegram update, by its update_id."""
+
+    __tablename__ = "telegram_inbox"
 
 
 class WhatsAppContact(Base):

@@ -81,6 +81,7 @@ NOT_PERSONAL = {
     "events": "what staff publish; created_by is a staff member's id",
     "broadcasts": "what staff send to subscribers; created_by is a staff member's id",
     "whatsapp_inbox": "message ids; a message's content is emptied as soon as it is handled",
+    "telegram_inbox": "update ids; an update's content is emptied as soon as it is handled",
     "whatsapp_sent": "WhatsApp message ids and statuses of outbox rows, erased with them",
     "faq_variants": "question wordings staff chose to teach the FAQ, without who asked them",
     "faq_gaps": "question wordings staff marked as a missing topic, without who asked them",
