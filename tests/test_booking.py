@@ -169,7 +169,7 @@ def test_a_premium_rate_number_is_refused_with_the_reason(app: App) -> None:
     anna = Person(app.desk)
     to_the_times(anna, "lunedì 23 novembre", "Welfare aziendale e fisco")
     anna.press("11:00")
-    problem, again = anna.send("899 123456")
+    problem, again, _back = anna.send("899 123456")
     assert "numero a pagamento o a costo condiviso" in problem
     assert "A quale numero ti chiamiamo?" in again
 

@@ -41,12 +41,12 @@ def sportello(
 
 def test_the_terminal_chat_can_be_scripted(tmp_path: Path) -> None:
     database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}", "LANG": "en_US.UTF-8"}
-    script = "ciao\n6\n2\n/privacy\n"
+    script = "ciao\n7\n2\n/privacy\n"
     result = sportello("chat", "--user", "77", stdin=script, env=database, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Ciao!" in out  # Italian by default, whatever the shell's LANG says
-    assert "[6] 🌐 Lingua" in out
+    assert "[7] 🌐 Lingua" in out
     assert "In che lingua preferisci parlare?" in out
     assert "from now on I'll write to you in English" in out
     assert "Privacy notice" in out or "privacy" in out.lower()
