@@ -69,7 +69,7 @@ def test_numbers_out_of_range_and_files_saved_with_their_path(tmp_path: Path) ->
     out = book(tmp_path, "7", "1") + chat(tmp_path, "7", "9")
     assert "📎 richiamata.ics (" in out and "byte), salvato in chat-files/richiamata.ics" in out
     assert (tmp_path / "chat-files" / "richiamata.ics").read_bytes().startswith(b"BEGIN:")
-    assert "Scegli un numero da 1 a 6." in out  # the menu's six entries, not "Non lo so"
+    assert "Scegli un numero da 1 a 7." in out  # the menu's seven entries, not "Non lo so"
     english = chat(tmp_path, "8", "/callback", *"1111", "1", "333 1234567", "#1", "1", lang="en")
     assert "📎 callback.ics (" in english and "saved to chat-files/callback.ics" in english
     assert (tmp_path / "chat-files" / "callback.ics").exists()
@@ -109,9 +109,9 @@ def open_for_a_while(tmp_path: Path, user: str, seconds: float = 4) -> str:
 
 def test_reopening_offers_the_unfinished_survey(tmp_path: Path) -> None:
     chat(tmp_path, "7", "/questionario", "1", "1", "1")  # consent, start, Pinerolo
-    out = chat(tmp_path, "7", "7")
+    out = chat(tmp_path, "7", "8")
     assert "Hai un questionario lasciato a metà" in out
-    assert "[7] ▶️ Riprendi" in out  # below the menu's six
+    assert "[8] ▶️ Riprendi" in out  # below the menu's seven
     assert "Domanda 2 di" in out
 
 

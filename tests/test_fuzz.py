@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import App
+from bot.core import menu
 from tests.booking_world import ADA, Clock, on_telegram
 from tests.bot_runner import running_bot
 from tests.fake_telegram import FakeTelegram
@@ -46,4 +47,4 @@ async def test_random_updates_break_nothing(
     for user in fuzzer.users:  # still answering, everyone
         answer = user.chat.last_message
         assert answer is not None and answer.message_id > asked[user.id]
-        assert len(answer.button_labels) == 5  # the menu
+        assert len(answer.button_labels) == len(menu.ENTRIES)  # the menu
