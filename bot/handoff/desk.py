@@ -3,6 +3,7 @@ conversation, /fine and the score afterwards."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -17,10 +18,20 @@ from bot.delivery import reminders
 from bot.handoff import store
 from bot.handoff.cards import card, person_line, relay_message, staff_address
 from bot.handoff.config import HandoffConfig
-from bot.storage.models import Handoff
+from bot.storage.models import Handoff, User
 from bot.values.i18n import _, format_moment, use_locale
 from bot.values.markup import Rich, bold, italic, join
-from bot.values.messages import Answer, Delivery, Kind, Reply, Thread, rows, say
+from bot.values.messages import (
+    Address,
+    Answer,
+    Delivery,
+    Kind,
+    Outbound,
+    Reply,
+    Thread,
+    rows,
+    say,
+)
 
 FLOW = "handoff"
 FALLBACK = "handoff_fallback"
@@ -190,7 +201,10 @@ class HandoffDesk:
         with use_locale(turn.settings.default_locale, turn.settings.zone):
             header = person_line(turn.user.name, turn.now)
             message = relay_message(header, text, media, Thread(store.key(handoff)))
-        return Answer(deliveries=(Delivery(staff_address(turn.settings), message),))
+        to_topic = Answer(deliveries=(Delivery(staff_address(turn.settings), message),))
+        return to_topic + to_holder(
+            turn, handoff, lambda: relay_message(person_line(turn.user.name, turn.now), text, media)
+        )
 
     def end(self, turn: Turn) -> Answer:
         """/fine: the person closes the conversation with staff."""
@@ -200,11 +214,12 @@ class HandoffDesk:
         close(handoff, "person", turn.now)
         with use_locale(turn.settings.default_locale, turn.settings.zone):
             note = Reply(
-                italic(_("{name} ha chiuso la conversazione.").format(name=turn.user.name)),
+                italic(closed_by_person(turn.user.name)),
                 thread=Thread(store.key(handoff), ending="close"),
             )
         delivery = Delivery(staff_address(turn.settings), note)
-        return ask_score(turn, handoff) + Answer(deliveries=(delivery,))
+        told = to_holder(turn, handoff, lambda: Reply(italic(closed_by_person(turn.user.name))))
+        return ask_score(turn, handoff) + Answer(deliveries=(delivery,)) + told
 
     # The score ------------------------------------------------------------------------
 
@@ -248,6 +263,21 @@ def topics_deleted(settings: Settings, session: Session, user_id: int) -> tuple[
         Delivery(address, Reply(note, thread=Thread(store.key(handoff), ending="delete")))
         for handoff in store.all_of(session, user_id)
     )
+
+
+def closed_by_person(name: str) -> str:
+    return _("{name} ha chiuso la conversazione.").format(name=name)
+
+
+def to_holder(turn: Turn, handoff: Handoff, build: Callable[[], Outbound]) -> Answer:
+    """What `build` makes, in the holder's language, to the staff member who holds the
+    conversation from their own chat with Sportello (none when it is held in the group)."""
+    holder = turn.session.get(User, handoff.holder_user_id) if handoff.holder_user_id else None
+    if holder is None:
+        return Answer()
+    with use_locale(holder.locale, turn.settings.zone):
+        message = build()
+    return Answer(deliveries=(Delivery(Address(holder.channel, holder.chat_id), message),))
 
 
 def close(handoff: Handoff, by: str, now: datetime) -> None:
