@@ -45,6 +45,7 @@ async def test_a_staff_member_on_whatsapp_holds_a_telegram_conversation(
     tg: FakeTelegram, wa: FakeWhatsApp, group: FakeChat, app: App
 ) -> None:
     ada = await on_whatsapp(wa, app, ADA_ON_WHATSAPP, "Ada")
+    giulia = await on_whatsapp(wa, app, GIULIA, "Giulia")
     [empty] = await ada.says("/conversazioni")
     assert "Nessuna richiesta aperta" in empty.text
 
@@ -52,6 +53,10 @@ async def test_a_staff_member_on_whatsapp_holds_a_telegram_conversation(
     await asks_for_a_person(anna, "Come funziona il welfare per 3 dipendenti?")
     await group.next_message()  # the card, in Anna's topic
     here = group.topic_named("Anna Rossi · Telegram · IT").message_thread_id
+    told = await arrival(ada)  # staff on WhatsApp have no group: each is told
+    assert "🙋 Anna Rossi (Telegram) chiede di parlare con una persona" in told.text
+    assert "/conversazioni per rispondere" in told.text
+    await arrival(giulia)
 
     [listed] = await ada.says("/conversazioni")
     assert "1. Anna Rossi · Telegram · IT" in listed.text
@@ -68,7 +73,6 @@ async def test_a_staff_member_on_whatsapp_holds_a_telegram_conversation(
     await bruno.press("🙋 Rispondo io", chat=group)
     await eventually(lambda: bruno.answered_callbacks)
     assert bruno.answered_callbacks[-1].text == "Risponde già Ada."
-    giulia = await on_whatsapp(wa, app, GIULIA, "Giulia")
     [refused] = await giulia.goes("/conversazioni", "👤 1. Anna Rossi")
     assert refused.text == "Risponde già Ada."
 
@@ -117,6 +121,7 @@ async def test_a_person_ending_it_tells_the_staff_member_in_her_chat(
     anna = tg.user(3001, "Anna", last_name="Rossi", language_code="it")
     await asks_for_a_person(anna, "Una domanda veloce")
     await group.next_message()
+    await arrival(ada)
     await ada.goes("/conversazioni", "🙋 1. Anna Rossi")
     await anna.next_message()
     await anna.send("/fine")
@@ -124,3 +129,33 @@ async def test_a_person_ending_it_tells_the_staff_member_in_her_chat(
     assert "Anna Rossi ha chiuso la conversazione." in (await arrival(ada)).text
     [nothing] = await ada.says("/chiudi")
     assert "Non stai rispondendo a nessuno" in nothing.text
+
+
+async def test_a_telegram_staff_member_holds_it_privately_until_the_person_erases_her_data(
+    tg: FakeTelegram, wa: FakeWhatsApp, group: FakeChat, app: App
+) -> None:
+    maria = phone(wa, app, "393401112223", "Maria Bianchi")
+    await maria.says("ciao")
+    await maria.says("/operatore")
+    await maria.taps("✅ Accetto")
+    await maria.taps("✅ Va bene")
+    await maria.says("Ho una domanda sul contratto")
+    await group.next_message()
+    bruno = tg.user(BRUNO, "Bruno")
+    await bruno.send("/conversazioni")
+    listed = await bruno.next_message()
+    assert "1. Maria Bianchi · WhatsApp · IT" in listed.text
+    await bruno.press("🙋 1. Maria Bianchi")
+    await bruno.next_message()  # the card
+    assert "arriva a Maria Bianchi" in (await bruno.next_message()).text
+    assert "Bruno dello staff ha preso la tua richiesta" in (await arrival(maria)).text
+
+    await bruno.send("Buongiorno Maria, mi dica")
+    assert "Buongiorno Maria, mi dica" in (await arrival(maria)).text
+    await bruno.expect_silence()
+    assert await maria.says("/cancella") != []
+    await maria.taps("🗑 Sì, cancella tutto")
+    erased = await bruno.next_message()
+    assert "cancellata insieme ai dati della persona" in erased.text
+    await bruno.send("/chiudi")
+    assert "Non stai rispondendo a nessuno" in (await bruno.next_message()).text

@@ -16,7 +16,13 @@ from bot.core import menu
 from bot.core.turn import Stale, Turn
 from bot.delivery import reminders
 from bot.handoff import store
-from bot.handoff.cards import card, person_line, relay_message, staff_address
+from bot.handoff.cards import (
+    card,
+    person_line,
+    relay_message,
+    staff_address,
+    told_on_whatsapp,
+)
 from bot.handoff.config import HandoffConfig
 from bot.storage.models import Handoff, User
 from bot.values.i18n import _, format_moment, use_locale
@@ -152,7 +158,8 @@ class HandoffDesk:
                     "Intanto io resto in silenzio; /fine per chiudere la conversazione."
                 )
             )
-        return told + Answer(deliveries=(delivery,))
+        notices = told_on_whatsapp(turn.settings, handoff, turn.user)
+        return told + Answer(deliveries=(delivery, *notices))
 
     def _closed_now(self, turn: Turn) -> str:
         opening = self.config.next_opening(turn.now, turn.settings.zone)
@@ -250,19 +257,28 @@ class HandoffDesk:
     # Leaving --------------------------------------------------------------------------
 
     def forget(self, turn: Turn) -> Answer:
-        """Before an erasure: each request's topic in the staff group is deleted."""
-        return Answer(deliveries=topics_deleted(turn.settings, turn.session, turn.user.id))
+        """Before an erasure: each request's topic in the staff group is deleted, and a staff
+        member holding the conversation from their own chat is told."""
+        deleted = Answer(deliveries=topics_deleted(turn.settings, turn.session, turn.user.id))
+        handoff = store.open_of(turn.session, turn.user.id)
+        if handoff is None:
+            return deleted
+        return deleted + to_holder(turn, handoff, lambda: Reply(italic(erased_note())))
 
 
 def topics_deleted(settings: Settings, session: Session, user_id: int) -> tuple[Delivery, ...]:
     """Deletes the topics of a person's requests (their data is being erased), with a note."""
     with use_locale(settings.default_locale, settings.zone):
-        note = italic(_("Una conversazione è stata cancellata insieme ai dati della persona."))
+        note = italic(erased_note())
     address = staff_address(settings)
     return tuple(
         Delivery(address, Reply(note, thread=Thread(store.key(handoff), ending="delete")))
         for handoff in store.all_of(session, user_id)
     )
+
+
+def erased_note() -> str:
+    return _("Una conversazione è stata cancellata insieme ai dati della persona.")
 
 
 def closed_by_person(name: str) -> str:
