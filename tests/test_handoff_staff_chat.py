@@ -12,9 +12,17 @@ from sqlalchemy import select
 from bot.app import App
 from bot.storage.models import Handoff, HandoffMessage
 from tests.booking_world import BRUNO, Clock
+from tests.bot_runner import running_bot
 from tests.fake_telegram import TINY_PNG, FakeChat, FakeTelegram
 from tests.fake_whatsapp import FakeWhatsApp, Phone, phone
-from tests.handoff_chat import arrival, asks_for_a_person, eventually, on_both_apis, staff_group
+from tests.handoff_chat import (
+    arrival,
+    asks_for_a_person,
+    eventually,
+    handoff_settings,
+    on_both_apis,
+    staff_group,
+)
 
 ADA_ON_WHATSAPP, GIULIA = "393470000001", "393470000002"
 
@@ -159,3 +167,24 @@ async def test_a_telegram_staff_member_holds_it_privately_until_the_person_erase
     assert "cancellata insieme ai dati della persona" in erased.text
     await bruno.send("/chiudi")
     assert "Non stai rispondendo a nessuno" in (await bruno.next_message()).text
+
+
+async def test_a_restart_keeps_a_conversation_held_from_a_private_chat(
+    tg: FakeTelegram, group: FakeChat, database_url: str, clock: Clock
+) -> None:
+    clock.advance(hours=2)  # Monday 10:00 in Rome: the office is open
+    settings = handoff_settings(tg, database_url)
+    anna, bruno = tg.user(3001, "Anna", language_code="it"), tg.user(BRUNO, "Bruno")
+    async with running_bot(settings, clock):
+        await asks_for_a_person(anna, "Ho una domanda sui fringe benefit")
+        await bruno.send("/conversazioni")
+        await bruno.next_message()
+        await bruno.press("🙋 1. Anna")
+        await bruno.next_message()  # the card
+        assert "arriva a Anna" in (await bruno.next_message()).text
+        await anna.next_message()
+    async with running_bot(settings, clock):  # a new process: everything from the database
+        await bruno.send("Eccomi, mi dica")
+        assert "Eccomi, mi dica" in (await anna.next_message()).text
+        await anna.send("Sì, grazie!")
+        assert "Sì, grazie!" in (await bruno.next_message()).text
