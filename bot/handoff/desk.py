@@ -76,8 +76,9 @@ class HandoffDesk:
         return say(
             _(
                 "Ti metto in contatto con una persona dello staff della Società Mutua "
-                "Piemonte. Quello che scrivi da ora sarà letto dallo staff nella sua chat di "
-                "gruppo e conservato con la conversazione (vedi /privacy)."
+                "Piemonte. Quello che scrivi da ora sarà letto dallo staff, nella sua chat di "
+                "gruppo o nella chat con Sportello di chi ti risponde, e conservato con la "
+                "conversazione (vedi /privacy)."
             ),
             buttons=keyboard,
         )
