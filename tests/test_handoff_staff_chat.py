@@ -101,6 +101,13 @@ async def test_a_staff_member_on_whatsapp_holds_a_telegram_conversation(
     assert "Due, e uno part-time" in (await group.next_message()).text
     await anna.expect_silence()  # the bot stays silent
 
+    [canned] = await ada.says("/risposte")  # canned answers work from her chat too
+    assert "un_momento" in canned.labels
+    [sent] = await ada.taps("un_momento")
+    assert "Inviata: Un momento, verifico" in sent.text
+    assert "Un momento, verifico e ti rispondo subito." in (await anna.next_message()).text
+    assert "Un momento, verifico" in (await group.next_message()).text
+
     [closed] = await ada.says("/chiudi")
     assert "Conversazione chiusa: la persona torna a Sportello" in closed.text
     score = await anna.next_message()

@@ -15,7 +15,7 @@ from bot.values.messages import Answer, Button, Outbound, Reply, rows
 
 N_ASK = N_("Parla con una persona dello staff")
 N_CLOSE = N_("chiude la conversazione con la persona (nel suo argomento o nella tua chat)")
-N_CANNED = N_("risposte pronte per la persona (nel suo argomento)")
+N_CANNED = N_("risposte pronte per la persona (nel suo argomento o nella tua chat)")
 N_REPORT = N_("numeri delle conversazioni con lo staff: /handoff_report [giorni]")
 N_REQUESTS = N_("le richieste aperte: prendine una e rispondi dalla tua chat")
 ASK_COMMANDS = ("operatore", "persona", "operator", "human", "conseiller")

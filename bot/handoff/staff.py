@@ -148,8 +148,10 @@ class HandoffStaff:
     # Canned answers -------------------------------------------------------------------
 
     def canned_list(self, turn: Turn) -> Answer:
-        """/risposte in a request's thread: one button per short answer."""
-        handoff = self._of_thread(turn)
+        """/risposte in a request's thread (or in the holder's own chat): one button per
+        short answer."""
+        in_group = turn.inbound.in_group
+        handoff = self._of_thread(turn) if in_group else store.held_by(turn.session, turn.user.id)
         if handoff is None:
             return say(_("Usa /risposte dentro la conversazione con una persona."))
         buttons = (turn.button(a.id, "ho_canned", handoff.id, a.id) for a in self.config.answers)
@@ -231,13 +233,18 @@ class HandoffStaff:
             return say(_("Questa conversazione è chiusa: il messaggio non è stato inoltrato."))
         if handoff.state == store.WAITING:
             return say(_("Premi prima «🙋 Rispondo io» sulla scheda: poi inoltro i tuoi messaggi."))
+        if not turn.inbound.in_group:  # from a staff member's own chat: only its holder
+            held_here = handoff.holder_user_id == turn.user.id
+            return None if held_here else say(self._not_relayed(handoff))
         if handoff.holder_id != turn.inbound.sender.platform_id:
-            return say(
-                _("Risponde {name}: il tuo messaggio non è stato inoltrato.").format(
-                    name=handoff.holder_name
-                )
-            )
+            return say(self._not_relayed(handoff))
         return None
+
+    @staticmethod
+    def _not_relayed(handoff: Handoff) -> str:
+        return _("Risponde {name}: il tuo messaggio non è stato inoltrato.").format(
+            name=handoff.holder_name
+        )
 
     def person(self, turn: Turn, handoff: Handoff) -> User:
         user = turn.session.get(User, handoff.user_id)
