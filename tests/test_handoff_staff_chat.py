@@ -195,3 +195,23 @@ async def test_a_restart_keeps_a_conversation_held_from_a_private_chat(
         assert "Eccomi, mi dica" in (await anna.next_message()).text
         await anna.send("Sì, grazie!")
         assert "Sì, grazie!" in (await bruno.next_message()).text
+
+
+async def test_a_holder_erasing_her_data_frees_the_request(
+    tg: FakeTelegram, wa: FakeWhatsApp, group: FakeChat, app: App
+) -> None:
+    ada = await on_whatsapp(wa, app, ADA_ON_WHATSAPP, "Ada")
+    giulia = await on_whatsapp(wa, app, GIULIA, "Giulia")
+    anna = tg.user(3001, "Anna", last_name="Rossi", language_code="it")
+    await asks_for_a_person(anna, "Una domanda veloce")
+    await group.next_message()
+    await arrival(ada)
+    await arrival(giulia)
+    await ada.goes("/conversazioni", "🙋 1. Anna Rossi")
+    await anna.next_message()
+    await group.next_message()
+    await ada.goes("/cancella", "🗑 Sì, cancella tutto")
+    freed = await group.next_message()
+    assert "Ada non risponde più: la richiesta è di nuovo libera." in freed.text
+    [_card, holding] = await giulia.goes("/conversazioni", "🙋 1. Anna Rossi")
+    assert "arriva a Anna Rossi" in holding.text

@@ -261,10 +261,27 @@ class HandoffDesk:
         """Before an erasure: each request's topic in the staff group is deleted, and a staff
         member holding the conversation from their own chat is told."""
         deleted = Answer(deliveries=topics_deleted(turn.settings, turn.session, turn.user.id))
+        deleted += released(turn)
         handoff = store.open_of(turn.session, turn.user.id)
         if handoff is None:
             return deleted
         return deleted + to_holder(turn, handoff, lambda: Reply(italic(erased_note())))
+
+
+def released(turn: Turn) -> Answer:
+    """A staff member erasing their data lets go of the conversation they hold from their own
+    chat: the request waits again, and its topic says so."""
+    handoff = store.held_by(turn.session, turn.user.id)
+    if handoff is None:
+        return Answer()
+    with use_locale(turn.settings.default_locale, turn.settings.zone):
+        note = _("{name} non risponde più: la richiesta è di nuovo libera.").format(
+            name=handoff.holder_name
+        )
+    handoff.state, handoff.holder_user_id, handoff.holder_id = store.WAITING, None, None
+    handoff.holder_name = ""
+    freed = Reply(italic(note), thread=Thread(store.key(handoff)))
+    return Answer(deliveries=(Delivery(staff_address(turn.settings), freed),))
 
 
 def topics_deleted(settings: Settings, session: Session, user_id: int) -> tuple[Delivery, ...]:
