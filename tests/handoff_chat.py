@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
+from bot.app import App
 from bot.config import Settings
-from tests.booking_world import ADA, booking_settings
+from tests.booking_world import ADA, Clock, booking_settings
+from tests.bot_runner import running_bot
 from tests.fake_telegram import BotMessage, FakeChat, FakeTelegram, FakeUser, ForumTopic
+from tests.fake_whatsapp import FakeWhatsApp, Phone, Seen, free_port
 
 STAFF_GROUP = -1005550001
 CARLO = 7001  # in the staff group, but no staff
@@ -28,6 +32,20 @@ def handoff_settings(tg: FakeTelegram, database_url: str, **values: object) -> S
         quiet_hours="off",
         **values,
     )
+
+
+@asynccontextmanager
+async def on_both_apis(
+    tg: FakeTelegram, wa: FakeWhatsApp, database_url: str, clock: Clock, **values: object
+) -> AsyncIterator[App]:
+    """Sportello on the fake Bot API and the fake Graph API, on Monday 10:00 in Rome (the
+    office is open)."""
+    clock.advance(hours=2)
+    settings = handoff_settings(
+        tg, database_url, whatsapp_chat_gap=0, **wa.settings(free_port()), **values
+    )
+    async with running_bot(settings, clock) as running:
+        yield running
 
 
 async def asks_for_a_person(anna: FakeUser, question: str) -> BotMessage:
@@ -54,6 +72,12 @@ async def taken_by_ada(tg: FakeTelegram, group: FakeChat, anna: FakeUser) -> For
     await anna.next_message()
     assert topic is not None
     return topic
+
+
+async def arrival(person: Phone) -> Seen:
+    """The next message the outbox delivers to the person."""
+    await eventually(lambda: len(person.seen) > person.read)
+    return person.new()[0]
 
 
 async def eventually(condition: Callable[[], object], seconds: float = 5.0) -> None:

@@ -9,10 +9,9 @@ import pytest
 
 from bot.app import App
 from tests.booking_world import ADA, Clock
-from tests.bot_runner import running_bot
 from tests.fake_telegram import TINY_PNG, FakeChat, FakeTelegram
-from tests.fake_whatsapp import FakeWhatsApp, Phone, Seen, free_port, phone
-from tests.handoff_chat import eventually, handoff_settings, staff_group
+from tests.fake_whatsapp import FakeWhatsApp, phone
+from tests.handoff_chat import arrival, eventually, on_both_apis, staff_group
 
 MARIA = "393401112223"
 
@@ -26,16 +25,8 @@ def group(tg: FakeTelegram) -> FakeChat:
 async def app(
     tg: FakeTelegram, wa: FakeWhatsApp, group: FakeChat, database_url: str, clock: Clock
 ) -> AsyncIterator[App]:
-    clock.advance(hours=2)  # Monday 10:00 in Rome: the office is open
-    settings = handoff_settings(tg, database_url, whatsapp_chat_gap=0, **wa.settings(free_port()))
-    async with running_bot(settings, clock) as running:
+    async with on_both_apis(tg, wa, database_url, clock) as running:
         yield running
-
-
-async def arrival(person: Phone) -> Seen:
-    """The next message the outbox delivers to the person."""
-    await eventually(lambda: len(person.seen) > person.read)
-    return person.new()[0]
 
 
 async def test_a_whatsapp_user_talks_to_a_person(

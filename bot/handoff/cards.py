@@ -14,7 +14,17 @@ from bot.handoff import store
 from bot.storage.models import Booking, FaqQuestion, Handoff, SurveyResponse, User
 from bot.values.i18n import LANGUAGE_NAMES, N_, _, format_time, use_locale
 from bot.values.markup import Rich, bold, italic, join, text
-from bot.values.messages import Address, Button, Document, Image, Media, Outbound, Reply, Thread
+from bot.values.messages import (
+    Address,
+    Button,
+    Delivery,
+    Document,
+    Image,
+    Media,
+    Outbound,
+    Reply,
+    Thread,
+)
 from bot.values.payload import Signer
 
 CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "console": "Console"}
@@ -23,6 +33,21 @@ LAST_FAQ = 3
 
 def staff_address(settings: Settings) -> Address:
     return Address("telegram", str(settings.staff_chat_id))
+
+
+def told_on_whatsapp(settings: Settings, handoff: Handoff, user: User) -> tuple[Delivery, ...]:
+    """Staff on WhatsApp have no group: each is told of a new request, to take it from their
+    own chat with Sportello."""
+    channel = CHANNEL_NAMES.get(user.channel, user.channel)
+    with use_locale(settings.default_locale, settings.zone):
+        note = _(
+            "🙋 {name} ({channel}) chiede di parlare con una persona: «{question}». "
+            "/conversazioni per rispondere."
+        ).format(name=user.name or "?", channel=channel, question=handoff.question[:200])
+    return tuple(
+        Delivery(Address("whatsapp", staff), Reply(text(note)), key=f"{store.key(handoff)}:{staff}")
+        for staff in sorted(settings.staff_whatsapp_ids)
+    )
 
 
 def thread_of(handoff: Handoff, user: User) -> Thread:

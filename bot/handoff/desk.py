@@ -3,6 +3,7 @@ conversation, /fine and the score afterwards."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -15,12 +16,28 @@ from bot.core import menu
 from bot.core.turn import Stale, Turn
 from bot.delivery import reminders
 from bot.handoff import store
-from bot.handoff.cards import card, person_line, relay_message, staff_address
+from bot.handoff.cards import (
+    card,
+    person_line,
+    relay_message,
+    staff_address,
+    told_on_whatsapp,
+)
 from bot.handoff.config import HandoffConfig
-from bot.storage.models import Handoff
+from bot.storage.models import Handoff, User
 from bot.values.i18n import _, format_moment, use_locale
 from bot.values.markup import Rich, bold, italic, join
-from bot.values.messages import Answer, Delivery, Kind, Reply, Thread, rows, say
+from bot.values.messages import (
+    Address,
+    Answer,
+    Delivery,
+    Kind,
+    Outbound,
+    Reply,
+    Thread,
+    rows,
+    say,
+)
 
 FLOW = "handoff"
 FALLBACK = "handoff_fallback"
@@ -59,8 +76,9 @@ class HandoffDesk:
         return say(
             _(
                 "Ti metto in contatto con una persona dello staff della Società Mutua "
-                "Piemonte. Quello che scrivi da ora sarà letto dallo staff nella sua chat di "
-                "gruppo e conservato con la conversazione (vedi /privacy)."
+                "Piemonte. Quello che scrivi da ora sarà letto dallo staff, nella sua chat di "
+                "gruppo o nella chat con Sportello di chi ti risponde, e conservato con la "
+                "conversazione (vedi /privacy)."
             ),
             buttons=keyboard,
         )
@@ -141,7 +159,8 @@ class HandoffDesk:
                     "Intanto io resto in silenzio; /fine per chiudere la conversazione."
                 )
             )
-        return told + Answer(deliveries=(delivery,))
+        notices = told_on_whatsapp(turn.settings, handoff, turn.user)
+        return told + Answer(deliveries=(delivery, *notices))
 
     def _closed_now(self, turn: Turn) -> str:
         opening = self.config.next_opening(turn.now, turn.settings.zone)
@@ -190,7 +209,10 @@ class HandoffDesk:
         with use_locale(turn.settings.default_locale, turn.settings.zone):
             header = person_line(turn.user.name, turn.now)
             message = relay_message(header, text, media, Thread(store.key(handoff)))
-        return Answer(deliveries=(Delivery(staff_address(turn.settings), message),))
+        to_topic = Answer(deliveries=(Delivery(staff_address(turn.settings), message),))
+        return to_topic + to_holder(
+            turn, handoff, lambda: relay_message(person_line(turn.user.name, turn.now), text, media)
+        )
 
     def end(self, turn: Turn) -> Answer:
         """/fine: the person closes the conversation with staff."""
@@ -200,11 +222,12 @@ class HandoffDesk:
         close(handoff, "person", turn.now)
         with use_locale(turn.settings.default_locale, turn.settings.zone):
             note = Reply(
-                italic(_("{name} ha chiuso la conversazione.").format(name=turn.user.name)),
+                italic(closed_by_person(turn.user.name)),
                 thread=Thread(store.key(handoff), ending="close"),
             )
         delivery = Delivery(staff_address(turn.settings), note)
-        return ask_score(turn, handoff) + Answer(deliveries=(delivery,))
+        told = to_holder(turn, handoff, lambda: Reply(italic(closed_by_person(turn.user.name))))
+        return ask_score(turn, handoff) + Answer(deliveries=(delivery,)) + told
 
     # The score ------------------------------------------------------------------------
 
@@ -235,19 +258,60 @@ class HandoffDesk:
     # Leaving --------------------------------------------------------------------------
 
     def forget(self, turn: Turn) -> Answer:
-        """Before an erasure: each request's topic in the staff group is deleted."""
-        return Answer(deliveries=topics_deleted(turn.settings, turn.session, turn.user.id))
+        """Before an erasure: each request's topic in the staff group is deleted, and a staff
+        member holding the conversation from their own chat is told."""
+        deleted = Answer(deliveries=topics_deleted(turn.settings, turn.session, turn.user.id))
+        deleted += released(turn)
+        handoff = store.open_of(turn.session, turn.user.id)
+        if handoff is None:
+            return deleted
+        return deleted + to_holder(turn, handoff, lambda: Reply(italic(erased_note())))
+
+
+def released(turn: Turn) -> Answer:
+    """A staff member erasing their data lets go of the conversation they hold from their own
+    chat: the request waits again, and its topic says so."""
+    handoff = store.held_by(turn.session, turn.user.id)
+    if handoff is None:
+        return Answer()
+    with use_locale(turn.settings.default_locale, turn.settings.zone):
+        note = _("{name} non risponde più: la richiesta è di nuovo libera.").format(
+            name=handoff.holder_name
+        )
+    handoff.state, handoff.holder_user_id, handoff.holder_id = store.WAITING, None, None
+    handoff.holder_name = ""
+    freed = Reply(italic(note), thread=Thread(store.key(handoff)))
+    return Answer(deliveries=(Delivery(staff_address(turn.settings), freed),))
 
 
 def topics_deleted(settings: Settings, session: Session, user_id: int) -> tuple[Delivery, ...]:
     """Deletes the topics of a person's requests (their data is being erased), with a note."""
     with use_locale(settings.default_locale, settings.zone):
-        note = italic(_("Una conversazione è stata cancellata insieme ai dati della persona."))
+        note = italic(erased_note())
     address = staff_address(settings)
     return tuple(
         Delivery(address, Reply(note, thread=Thread(store.key(handoff), ending="delete")))
         for handoff in store.all_of(session, user_id)
     )
+
+
+def erased_note() -> str:
+    return _("Una conversazione è stata cancellata insieme ai dati della persona.")
+
+
+def closed_by_person(name: str) -> str:
+    return _("{name} ha chiuso la conversazione.").format(name=name)
+
+
+def to_holder(turn: Turn, handoff: Handoff, build: Callable[[], Outbound]) -> Answer:
+    """What `build` makes, in the holder's language, to the staff member who holds the
+    conversation from their own chat with Sportello (none when it is held in the group)."""
+    holder = turn.session.get(User, handoff.holder_user_id) if handoff.holder_user_id else None
+    if holder is None:
+        return Answer()
+    with use_locale(holder.locale, turn.settings.zone):
+        message = build()
+    return Answer(deliveries=(Delivery(Address(holder.channel, holder.chat_id), message),))
 
 
 def close(handoff: Handoff, by: str, now: datetime) -> None:

@@ -10,13 +10,13 @@ from datetime import timedelta
 from bot import metrics
 from bot.core.turn import Stale, Turn
 from bot.handoff import store
-from bot.handoff.cards import card, relay_message
+from bot.handoff.cards import card, relay_message, staff_address
 from bot.handoff.config import HandoffConfig
 from bot.handoff.desk import ask_score, close
 from bot.handoff.report import figures_of
 from bot.storage import threads
 from bot.storage.models import Handoff, User
-from bot.values.i18n import _, format_number, use_locale
+from bot.values.i18n import _, format_number, format_time, use_locale
 from bot.values.markup import Rich, bold, join
 from bot.values.messages import (
     Address,
@@ -44,18 +44,22 @@ class HandoffStaff:
 
     def on_take(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         """🙋 Rispondo io: the first staff member holds the conversation; the card says who."""
-        handoff = self._pressed(turn, args)
+        handoff = self.pressed(turn, args)
         if not turn.is_staff:
             return Answer(notice=_("Solo lo staff può rispondere."))
         if handoff.state == store.HELD:
-            name = handoff.holder_name
-            return Answer(notice=_("Risponde già {name}.").format(name=name))
+            return Answer(notice=held_already(handoff))
+        told = self.hold(turn, handoff)
+        shown = card(turn.session, turn.settings, turn.signer, handoff)
+        return Answer((replace(shown, replace=True),)) + told
+
+    def hold(self, turn: Turn, handoff: Handoff) -> Answer:
+        """This staff member holds the conversation now; the person is told who answers."""
         handoff.state, handoff.claimed_at = store.HELD, turn.now
         metrics.handoff("claimed")
         handoff.holder_id = turn.inbound.sender.platform_id
         handoff.holder_name = turn.inbound.sender.name.split(" ")[0] or "?"
-        shown = card(turn.session, turn.settings, turn.signer, handoff)
-        told = self._to_person(
+        return self.to_person(
             turn,
             handoff,
             lambda: say(
@@ -64,14 +68,13 @@ class HandoffStaff:
                 )
             ),
         )
-        return Answer((replace(shown, replace=True),)) + told
 
     def on_offer(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         """📞 Proponi richiamata: the person gets a button to book one."""
-        handoff = self._pressed(turn, args)
+        handoff = self.pressed(turn, args)
         if not turn.is_staff:
             return Answer(notice=_("Solo lo staff può rispondere."))
-        offered = self._to_person(
+        offered = self.to_person(
             turn,
             handoff,
             lambda: say(
@@ -89,8 +92,10 @@ class HandoffStaff:
         if handoff is None:
             return None  # staff talking among themselves
         refused = self._refusal(turn, handoff)
-        if refused is not None:
-            return refused
+        return refused if refused is not None else self.relay_written(turn, handoff)
+
+    def relay_written(self, turn: Turn, handoff: Handoff) -> Answer:
+        """Relays what the holder wrote: text, a photo or a document."""
         inbound = turn.inbound
         if inbound.kind not in (Kind.TEXT, Kind.MEDIA) or (
             inbound.kind is Kind.MEDIA and inbound.media is None
@@ -101,7 +106,7 @@ class HandoffStaff:
 
     def _relay(self, turn: Turn, handoff: Handoff, text: str, media: Media | None) -> Answer:
         """Relays what the holder wrote (or chose) to the person's chat, and keeps it."""
-        user = self._person(turn, handoff)
+        user = self.person(turn, handoff)
         closed = self._window_closed(turn, user)
         if closed is not None:
             return closed
@@ -116,7 +121,14 @@ class HandoffStaff:
             source_ref=turn.inbound.message_ref,
         )
         message = relay_message(self._signature(handoff), text, media)
-        return Answer(deliveries=(Delivery(Address(user.channel, user.chat_id), message),))
+        to_person = Delivery(Address(user.channel, user.chat_id), message)
+        if turn.inbound.in_group:
+            return Answer(deliveries=(to_person,))
+        # Held from the staff member's own chat: the request's topic keeps the record.
+        with use_locale(turn.settings.default_locale, turn.settings.zone):
+            header = f"{self._signature(handoff)} · {format_time(turn.now)}"
+        record = relay_message(header, text, media, Thread(store.key(handoff)))
+        return Answer(deliveries=(to_person, Delivery(staff_address(turn.settings), record)))
 
     @staticmethod
     def _signature(handoff: Handoff) -> str:
@@ -136,8 +148,10 @@ class HandoffStaff:
     # Canned answers -------------------------------------------------------------------
 
     def canned_list(self, turn: Turn) -> Answer:
-        """/risposte in a request's thread: one button per short answer."""
-        handoff = self._of_thread(turn)
+        """/risposte in a request's thread (or in the holder's own chat): one button per
+        short answer."""
+        in_group = turn.inbound.in_group
+        handoff = self._of_thread(turn) if in_group else store.held_by(turn.session, turn.user.id)
         if handoff is None:
             return say(_("Usa /risposte dentro la conversazione con una persona."))
         buttons = (turn.button(a.id, "ho_canned", handoff.id, a.id) for a in self.config.answers)
@@ -146,14 +160,14 @@ class HandoffStaff:
         )
 
     def on_canned(self, turn: Turn, args: tuple[str, ...]) -> Answer:
-        handoff = self._pressed(turn, args[:1])
+        handoff = self.pressed(turn, args[:1])
         answer = self.config.answer(args[1]) if len(args) > 1 else None
         if answer is None:
             raise Stale
         refused = self._refusal(turn, handoff)
         if refused is not None:
             return refused
-        text = answer.get(self._person(turn, handoff).locale)
+        text = answer.get(self.person(turn, handoff).locale)
         return self._relay(turn, handoff, text, None) + say(_("Inviata: {text}").format(text=text))
 
     # Closing --------------------------------------------------------------------------
@@ -167,13 +181,13 @@ class HandoffStaff:
             return say(_("Questa conversazione è già chiusa."))
         if handoff.state == store.HELD and handoff.holder_id != turn.inbound.sender.platform_id:
             return say(_("Può chiuderla solo {name}.").format(name=handoff.holder_name))
+        closed = Reply(bold(closed_text()), thread=Thread(store.key(handoff), ending="close"))
+        return Answer((closed,)) + self.hand_back(turn, handoff)
+
+    def hand_back(self, turn: Turn, handoff: Handoff) -> Answer:
+        """Closes the conversation: the person is back with the bot, and asked for a score."""
         close(handoff, "staff", turn.now)
-        to_person = self._to_person(turn, handoff, lambda: ask_score(turn, handoff))
-        closed = Reply(
-            bold(_("✅ Conversazione chiusa: la persona torna a Sportello.")),
-            thread=Thread(store.key(handoff), ending="close"),
-        )
-        return Answer((closed,)) + to_person
+        return self.to_person(turn, handoff, lambda: ask_score(turn, handoff))
 
     # Figures --------------------------------------------------------------------------
 
@@ -200,7 +214,7 @@ class HandoffStaff:
 
     # Helpers --------------------------------------------------------------------------
 
-    def _pressed(self, turn: Turn, args: tuple[str, ...]) -> Handoff:
+    def pressed(self, turn: Turn, args: tuple[str, ...]) -> Handoff:
         handoff = store.by_id(turn.session, args[0]) if args else None
         if handoff is None or handoff.state == store.CLOSED:
             raise Stale
@@ -219,23 +233,36 @@ class HandoffStaff:
             return say(_("Questa conversazione è chiusa: il messaggio non è stato inoltrato."))
         if handoff.state == store.WAITING:
             return say(_("Premi prima «🙋 Rispondo io» sulla scheda: poi inoltro i tuoi messaggi."))
+        if not turn.inbound.in_group:  # from a staff member's own chat: only its holder
+            held_here = handoff.holder_user_id == turn.user.id
+            return None if held_here else say(self._not_relayed(handoff))
         if handoff.holder_id != turn.inbound.sender.platform_id:
-            return say(
-                _("Risponde {name}: il tuo messaggio non è stato inoltrato.").format(
-                    name=handoff.holder_name
-                )
-            )
+            return say(self._not_relayed(handoff))
         return None
 
-    def _person(self, turn: Turn, handoff: Handoff) -> User:
+    @staticmethod
+    def _not_relayed(handoff: Handoff) -> str:
+        return _("Risponde {name}: il tuo messaggio non è stato inoltrato.").format(
+            name=handoff.holder_name
+        )
+
+    def person(self, turn: Turn, handoff: Handoff) -> User:
         user = turn.session.get(User, handoff.user_id)
         assert user is not None
         return user
 
-    def _to_person(self, turn: Turn, handoff: Handoff, build: Callable[[], Answer]) -> Answer:
+    def to_person(self, turn: Turn, handoff: Handoff, build: Callable[[], Answer]) -> Answer:
         """What `build` says, in the person's language, delivered to their chat."""
-        user = self._person(turn, handoff)
+        user = self.person(turn, handoff)
         with use_locale(user.locale, turn.settings.zone):
             messages: tuple[Outbound, ...] = build().replies
         address = Address(user.channel, user.chat_id)
         return Answer(deliveries=tuple(Delivery(address, m) for m in messages))
+
+
+def held_already(handoff: Handoff) -> str:
+    return _("Risponde già {name}.").format(name=handoff.holder_name)
+
+
+def closed_text() -> str:
+    return _("✅ Conversazione chiusa: la persona torna a Sportello.")

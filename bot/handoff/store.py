@@ -43,6 +43,23 @@ def open_of(session: Session, user_id: int) -> Handoff | None:
     return session.scalars(query).first()
 
 
+def held_by(session: Session, staff_user_id: int) -> Handoff | None:
+    """The conversation a staff member holds from their own chat with Sportello, locked."""
+    query = (
+        select(Handoff)
+        .where(Handoff.holder_user_id == staff_user_id, Handoff.state == HELD)
+        .order_by(Handoff.id.desc())
+        .with_for_update()
+    )
+    return session.scalars(query).first()
+
+
+def waiting_or_held(session: Session, limit: int) -> list[Handoff]:
+    """The open requests, oldest first (the longest wait comes first)."""
+    query = select(Handoff).where(Handoff.state.in_(OPEN)).order_by(Handoff.id).limit(limit)
+    return list(session.scalars(query))
+
+
 def all_of(session: Session, user_id: int) -> list[Handoff]:
     return list(session.scalars(select(Handoff).where(Handoff.user_id == user_id)))
 

@@ -533,6 +533,9 @@ class Handoff(Base):
     out_of_hours: Mapped[bool] = mapped_column(default=False)
     holder_id: Mapped[int | None] = mapped_column(BigInteger)  # the staff member's user id
     holder_name: Mapped[str] = mapped_column(String(128), default="")
+    # The staff member's users.id when they hold it from their own chat with Sportello
+    # (/conversazioni); no foreign key: handoffs.user_id is the person whose data this is.
+    holder_user_id: Mapped[int | None] = mapped_column(index=True)
     claimed_at: Mapped[datetime | None] = mapped_column()
     first_answer_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
