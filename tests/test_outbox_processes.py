@@ -264,8 +264,9 @@ async def test_after_a_kill_at_a_random_moment_uncertain_is_at_most_the_calls_in
         await migrate(env)
         queue_broadcast(database_url, recipients)
 
+        kill_after = random.randint(10, 250)  # sends delivered before the kill
         async with sender_process(env, tmp_path / "first.log") as first:
-            await until(lambda: len(tg.writes) >= random.randint(10, 250), within=30)
+            await until(lambda: len(tg.writes) >= kill_after, within=30)
             first.send_signal(signal.SIGKILL)
             killed_at = time.time()
             await first.wait()
