@@ -140,19 +140,27 @@ async def test_a_sender_killed_mid_broadcast_sends_nothing_twice_after_a_restart
     assert tg.rejected == []
 
 
+async def two_instances_world(
+    tg: FakeTelegram, database_url: str, recipients: range, latency: float
+) -> dict[str, str]:
+    """A broadcast queued for two instances at 100/s (PostgreSQL only); their environment."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("several instances need PostgreSQL; on SQLite there is one")
+    for user_id in recipients:
+        tg.user(user_id)
+    tg.slow(latency, "sendMessage")
+    env = delivery_env(tg, database_url, rate=100)
+    await migrate(env)
+    queue_broadcast(database_url, recipients)
+    return env
+
+
 async def test_two_senders_share_one_outbox_and_one_rate_and_a_leader_hands_over(
     database_url: str, tmp_path: Path
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("several instances need PostgreSQL; on SQLite there is one")
     recipients = range(1, 401)
     async with FakeTelegram() as tg:
-        for user_id in recipients:
-            tg.user(user_id)
-        tg.slow(0.05, "sendMessage")
-        env = delivery_env(tg, database_url, rate=100)
-        await migrate(env)
-        queue_broadcast(database_url, recipients)
+        env = await two_instances_world(tg, database_url, recipients, latency=0.05)
 
         async with (
             sender_process(env, tmp_path / "a.log") as first,
@@ -256,8 +264,9 @@ async def test_after_a_kill_at_a_random_moment_uncertain_is_at_most_the_calls_in
         await migrate(env)
         queue_broadcast(database_url, recipients)
 
+        kill_after = random.randint(10, 250)  # sends delivered before the kill
         async with sender_process(env, tmp_path / "first.log") as first:
-            await until(lambda: len(tg.writes) >= random.randint(10, 250), within=30)
+            await until(lambda: len(tg.writes) >= kill_after, within=30)
             first.send_signal(signal.SIGKILL)
             killed_at = time.time()
             await first.wait()
@@ -278,16 +287,9 @@ async def test_after_a_kill_at_a_random_moment_uncertain_is_at_most_the_calls_in
 
 
 async def test_a_429_stops_every_instance_at_once(database_url: str, tmp_path: Path) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("several instances need PostgreSQL; on SQLite there is one")
     recipients = range(1, 401)
     async with FakeTelegram() as tg:
-        for user_id in recipients:
-            tg.user(user_id)
-        tg.slow(0.02, "sendMessage")
-        env = delivery_env(tg, database_url, rate=100)
-        await migrate(env)
-        queue_broadcast(database_url, recipients)
+        env = await two_instances_world(tg, database_url, recipients, latency=0.02)
 
         async with (
             sender_process(env, tmp_path / "a.log"),

@@ -38,10 +38,10 @@ class Inbox:
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         claim = {"claimed_at": now, "claimed_by": by} if by is not None else {}
         rows = [{"key": key, "body": body, "received_at": now, **claim} for key, body in items]
-        statement = (
-            insert(model).values(rows).on_conflict_do_nothing().returning(model.id, model.body)
-        )
-        return sorted((row_id, body) for row_id, body in session.connection().execute(statement))
+        statement = insert(model).on_conflict_do_nothing().returning(model.id, model.body)
+        # One compiled statement, whatever the count (executemany, RETURNING included).
+        stored = session.connection().execute(statement, rows)
+        return sorted((row_id, body) for row_id, body in stored)
 
     def claim(self, session: Session, now: datetime, limit: int, by: int = 0) -> list[Item]:
         """Up to `limit` unhandled items, oldest first, marked as taken by instance `by`."""

@@ -138,7 +138,7 @@ class TelegramChannel:
         handles the new ones at once; returns their update ids (new or not)."""
         found = items(updates)
         if found:
-            self.worker.take(await self.dispatcher.run(self._store, found))
+            self.worker.take(await asyncio.to_thread(self._store, found))
         return [int(key) for key, _body in found]
 
     def _store(self, found: list[tuple[str, dict[str, Any]]]) -> list[Item]:

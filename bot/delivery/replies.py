@@ -58,11 +58,11 @@ def record(
     ]
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(OutboxMessage).values(rows)
+    statement = insert(OutboxMessage)
     # Telegram starts update ids afresh after a quiet week: an old reply's key is reused.
     fresh = {name: statement.excluded[name] for name in rows[0] if name != "key"}
     upsert = statement.on_conflict_do_update(index_elements=["key"], set_=fresh)
-    session.connection().execute(upsert)
+    session.connection().execute(upsert, rows)  # one compiled statement, whatever the count
 
 
 def settle(
