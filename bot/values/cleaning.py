@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bot.values.messages import Contact, Inbound
+from bot.values.messages import Contact, Inbound, Media
 
 # C0 and C1 controls except tab and newline; lone surrogates (not UTF-8 encodable).
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -27,6 +27,16 @@ def cleaned(inbound: Inbound) -> Inbound:
         command=clean(inbound.command),
         payload=clean(inbound.payload),
         contact=_contact(contact) if contact else None,
+        media=_media(inbound.media) if inbound.media else None,
+    )
+
+
+def _media(media: Media) -> Media:
+    return replace(
+        media,
+        filename=clean(media.filename),
+        mime_type=clean(media.mime_type),
+        caption=clean(media.caption),
     )
 
 
