@@ -124,8 +124,9 @@ async def test_erasure_leaves_nothing_of_the_person_in_any_column(
     in_group(anna, "ciao a tutti")  # her first message is in the staff group
     assert user_count(app) == 0
 
-    anna.send(QUESTION)  # the FAQ keeps the question
     subscribe(anna, ["Pinerolo"], ["Salute e sicurezza sul lavoro"])
+    # After consent the FAQ keeps the question with who asked (before it, anonymously: #18).
+    anna.send(QUESTION)
     book_call(anna, NOTE)
     anna.send("/questionario")
     anna.press("Inizia")

@@ -33,6 +33,7 @@ async def book_a_call(person: FakeUser) -> None:
     for step in ("✅ Accetto", "Fondo sanitario", "📞 Telefonata", "lunedì 23 novembre", "11:00"):
         await person.press(step)
         await person.next_message()
+    await person.next_message()  # the way back, under the phone question
     await person.send("333 765 4321")
     await person.next_message()
     await person.next_message()
