@@ -97,7 +97,7 @@ async def test_a_booking_on_whatsapp_offers_the_whatsapp_number(anna: Phone, app
 async def book_until_the_number(person: Phone) -> Seen:
     """A phone call on Tuesday at 9: up to the question of the number to call."""
     steps = ("✅ Accetto", "Welfare aziendale e fisco", "📞 Telefonata", "martedì 24 novembre")
-    [ask] = await person.goes("/richiamata", *steps, "09:00")
+    ask, *_way_back = await person.goes("/richiamata", *steps, "09:00")
     return ask
 
 
