@@ -58,9 +58,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.config import SUPPORTED_LOCALES  # noqa: E402
-from bot.content import TextLists, Texts  # noqa: E402
 from bot.faq.knowledge import KnowledgeBase, cross_check, load  # noqa: E402
 from bot.faq.matcher import Matcher  # noqa: E402
+from bot.values.content import TextLists, Texts  # noqa: E402
 from tests.faq_sets import (  # noqa: E402
     HELD_OUT,
     Labelled,

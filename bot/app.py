@@ -15,7 +15,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.applications import Starlette
 from telegram.error import InvalidToken, NetworkError
 
-from bot import health
 from bot.basics import language, onboarding, privacy, staff
 from bot.booking import feature as booking
 from bot.booking.agenda import MorningAgenda
@@ -31,7 +30,8 @@ from bot.config import ConfigError, Settings
 from bot.core.desk import Clock, Desk, utc_clock
 from bot.core.dispatcher import Dispatcher
 from bot.core.turn import Feature
-from bot.delivery import alerts, outbox, recovery
+from bot.delivery import alerts, health, outbox, recovery
+from bot.delivery.health import Checkup
 from bot.delivery.leader import Leadership
 from bot.delivery.reminders import Reminders
 from bot.delivery.scheduler import Clock as Scheduler
@@ -46,9 +46,8 @@ from bot.faq.library import Library
 from bot.handoff import feature as handoff_feature
 from bot.handoff.config import HandoffConfig, load_handoff
 from bot.handoff.desk import topics_deleted
-from bot.health import Checkup
+from bot.ops.startup import patiently, patiently_async
 from bot.paths import CHAT_FILES
-from bot.startup import patiently, patiently_async
 from bot.storage.db import Database
 from bot.storage.keys import button_key
 from bot.survey import feature as survey
@@ -269,7 +268,7 @@ class App:
             host=self.settings.host,
             port=self.settings.port,
             log_level="warning",
-            log_config=None,  # its lines go through ours (bot/logs.py: JSON, redaction)
+            log_config=None,  # its lines go through ours (bot/ops/logs.py: JSON, redaction)
             access_log=False,
         )
         server = uvicorn.Server(config)

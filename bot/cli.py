@@ -10,20 +10,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import logs, workspace
 from bot.booking import cli as booking_cli
 from bot.booking.setup import BookingError
 from bot.config import SUPPORTED_LOCALES, ConfigError, Settings, load_settings
 from bot.faq.knowledge import KnowledgeError
+from bot.ops import logs, workspace
+from bot.ops.startup import Unreachable
+from bot.ops.workspace import WorkspaceExists
 from bot.paths import CHAT_FILES, CONTENT_DIR, FAQ_DIR
-from bot.startup import Unreachable
 from bot.storage import backup
 from bot.storage.backup import BackupError
 from bot.storage.db import Database, SchemaNotReady
 from bot.storage.sql_errors import hide_statement_values
 from bot.survey import cli as survey_cli
 from bot.survey.questionnaire import SurveyError
-from bot.workspace import WorkspaceExists
 
 EXIT_CONFIG = 2
 EXIT_FAILED = 1

@@ -33,7 +33,7 @@ def build_web_app(
     whatsapp: WhatsAppChannel | None = None,
     health: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """`health`: /healthz and /metrics (bot/health.py), served in every mode."""
+    """`health`: /healthz and /metrics (bot/delivery/health.py), served in every mode."""
 
     async def telegram_update(request: Request) -> Response:
         assert telegram is not None

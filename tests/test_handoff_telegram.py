@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot import metrics
 from bot.app import App
+from bot.ops import metrics
 from bot.storage.models import Handoff, HandoffMessage
 from tests.booking_world import ADA, BRUNO, Clock
 from tests.bot_runner import running_bot

@@ -13,14 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import metrics
 from bot.app import App
 from bot.channels.whatsapp import inbox
 from bot.config import ConfigError
+from bot.delivery.health import MAX_TICK_AGE, Checkup, Health
 from bot.delivery.outbox import AnswerLost, PermanentFailure, Skipped, Throttled
 from bot.delivery.sender import send_result
-from bot.health import MAX_TICK_AGE, Checkup, Health
-from bot.startup import Unreachable
+from bot.ops import metrics
+from bot.ops.startup import Unreachable
 from bot.storage.db import Database
 from tests.bot_runner import running_bot, telegram_settings
 from tests.fake_telegram import FakeTelegram

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import logs
 from bot.cli import secrets
-from bot.logs import Redactor
+from bot.ops import logs
+from bot.ops.logs import Redactor
 from tests.booking_world import Clock, booking_settings
 from tests.bot_runner import running_bot
 from tests.fake_telegram import FakeTelegram

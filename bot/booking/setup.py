@@ -14,8 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.content import WEEKDAYS, ContentError, Span, Strict, Texts, load_model, weekly_hours
 from bot.paths import FLOWS_DIR
+from bot.values.content import WEEKDAYS, ContentError, Span, Strict, Texts, load_model, weekly_hours
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$", max_length=24)]
 Mode = Literal["phone", "video"]

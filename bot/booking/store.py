@@ -10,10 +10,10 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import metrics
 from bot.booking.setup import BookingSetup
 from bot.booking.slots import Busy, Calendar, Offer, candidates
 from bot.delivery import reminders
+from bot.ops import metrics
 from bot.storage.models import Absence, Booking
 
 HELD, CONFIRMED, CANCELLED, MOVED = "held", "confirmed", "cancelled", "moved"

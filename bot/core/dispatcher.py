@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import ParamSpec, TypeVar
 
-from bot import metrics
 from bot.core.desk import Desk
+from bot.ops import metrics
 from bot.values.messages import Answer, Inbound
 
 P = ParamSpec("P")

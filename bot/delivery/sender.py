@@ -21,7 +21,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
-from bot import metrics
 from bot.config import Settings
 from bot.delivery.claims import Claims
 from bot.delivery.gate import Gate
@@ -30,6 +29,7 @@ from bot.delivery.outbox import AnswerLost, Claimed, PermanentFailure, Skipped, 
 from bot.delivery.outcomes import BlockedHook, Outcomes
 from bot.delivery.pace import Pace, Profile, Window
 from bot.delivery.threads import Threads
+from bot.ops import metrics
 from bot.storage.batches import Batches
 from bot.storage.db import Database
 from bot.values.messages import Outbound

@@ -12,8 +12,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.content import ContentError, Strict, Texts, load_model
 from bot.paths import FLOWS_DIR
+from bot.values.content import ContentError, Strict, Texts, load_model
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$", max_length=16)]
 ALL = "tutti"

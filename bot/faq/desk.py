@@ -7,16 +7,16 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot import metrics
 from bot.basics.privacy import has_consent
 from bot.config import SUPPORTED_LOCALES
-from bot.content import Texts
 from bot.core.turn import Command, Feature, Stale, Turn
 from bot.faq.knowledge import Contacts, KnowledgeBase, KnowledgeError, Topic
 from bot.faq.library import Library
 from bot.faq.matcher import Match
 from bot.faq.teaching import Teacher
+from bot.ops import metrics
 from bot.storage.models import FaqQuestion, FaqVote
+from bot.values.content import Texts
 from bot.values.i18n import (
     N_,
     _,

@@ -16,8 +16,8 @@ import yaml
 from pydantic import Field, StringConstraints, ValidationError
 
 from bot.config import SUPPORTED_LOCALES
-from bot.content import Strict, Text, TextLists, Texts
 from bot.paths import FAQ_DIR
+from bot.values.content import Strict, Text, TextLists, Texts
 
 STALE_AFTER = timedelta(days=365)
 SHORT_LIMIT = 20

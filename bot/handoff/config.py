@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, StringConstraints, field_validator
 
-from bot.content import WEEKDAYS, ContentError, Span, Strict, TextLists, Texts, load_model
-from bot.content import weekly_hours as checked_hours
 from bot.paths import FLOWS_DIR
+from bot.values.content import WEEKDAYS, ContentError, Span, Strict, TextLists, Texts, load_model
+from bot.values.content import weekly_hours as checked_hours
 from bot.values.holidays import is_holiday
 
 DEFAULT_PATH = FLOWS_DIR / "handoff.yaml"

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot import metrics
 from bot.basics import privacy
 from bot.basics.onboarding import normalise
 from bot.config import Settings
@@ -24,6 +23,7 @@ from bot.handoff.cards import (
     told_on_whatsapp,
 )
 from bot.handoff.config import HandoffConfig
+from bot.ops import metrics
 from bot.storage.models import Handoff, User
 from bot.values.i18n import _, format_moment, use_locale
 from bot.values.markup import Rich, bold, italic, join

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from bot import metrics
 from bot.core.turn import Stale, Turn
 from bot.handoff import store
 from bot.handoff.cards import card, relay_message, staff_address
 from bot.handoff.config import HandoffConfig
 from bot.handoff.desk import ask_score, close
 from bot.handoff.report import figures_of
+from bot.ops import metrics
 from bot.storage import threads
 from bot.storage.models import Handoff, User
 from bot.values.i18n import _, format_number, format_time, use_locale

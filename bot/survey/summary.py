@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import metrics
 from bot.core.turn import Stale, Turn
+from bot.ops import metrics
 from bot.storage.models import SurveyResponse
 from bot.survey import card, responses
 from bot.survey.logic import answered, headline, visible

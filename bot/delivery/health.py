@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot import metrics
 from bot.delivery.outbox import QUEUED, UNCERTAIN
+from bot.ops import metrics
 from bot.storage.db import Database, driver_url
 from bot.storage.models import OutboxMessage, WhatsAppInbox
 
