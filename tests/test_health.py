@@ -102,9 +102,9 @@ def test_start_up_retries_an_unreachable_database(caplog: pytest.LogCaptureFixtu
     settings = make_settings(closed_port, startup_retry_seconds=2.5)
     with caplog.at_level(logging.WARNING), pytest.raises(Unreachable) as failure:
         App(settings)
-    tries = [r.getMessage() for r in caplog.records if r.name == "bot.startup"]
+    tries = [r.getMessage() for r in caplog.records if r.name == "bot.ops.startup"]
     assert len(tries) >= 2  # one line per try, no traceback
-    assert all(r.exc_info is None for r in caplog.records if r.name == "bot.startup")
+    assert all(r.exc_info is None for r in caplog.records if r.name == "bot.ops.startup")
     assert "cannot reach the database" in tries[0] and "try 1 failed, next in 1 s" in tries[0]
     assert str(failure.value).startswith("cannot reach the database, tried for 2.5 s")
 
@@ -121,7 +121,7 @@ async def test_start_up_retries_an_unreachable_bot_api(
     app = App(settings)
     with caplog.at_level(logging.WARNING), pytest.raises(Unreachable, match="Telegram Bot API"):
         await app.serve(asyncio.Event())
-    tries = [r.getMessage() for r in caplog.records if r.name == "bot.startup"]
+    tries = [r.getMessage() for r in caplog.records if r.name == "bot.ops.startup"]
     assert tries and all("cannot reach the Telegram Bot API (NetworkError" in t for t in tries)
 
 
