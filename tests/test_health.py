@@ -116,7 +116,8 @@ async def test_start_up_retries_an_unreachable_bot_api(
         f"sqlite:///{tmp_path / 'sportello.db'}",
         telegram_bot_token="123456:ABC",
         telegram_api_base_url=f"http://127.0.0.1:{unused_tcp_port}/bot",
-        startup_retry_seconds=0.5,
+        # long enough that a slow first try on a busy machine still leaves one retry to log
+        startup_retry_seconds=2.5,
     )
     app = App(settings)
     with caplog.at_level(logging.WARNING), pytest.raises(Unreachable, match="Telegram Bot API"):
