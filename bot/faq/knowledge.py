@@ -93,15 +93,25 @@ class Synonyms(Strict):
     groups: list[SynonymGroup] = []
 
 
-class Stopwords(Strict):
-    """Words that carry no topic ("come", "posso", "the", "est-ce"), per language."""
-
+class PerLanguage(Strict):
     it: list[Text] = []
     en: list[Text] = []
     fr: list[Text] = []
 
+    def get(self, lang: str) -> list[str]:
+        return list(getattr(self, lang))
+
     def all(self) -> set[str]:
         return {*self.it, *self.en, *self.fr}
+
+
+class Stopwords(PerLanguage):
+    """Words that carry no topic ("come", "posso", "the", "est-ce"), per language."""
+
+
+class OutOfScope(PerLanguage):
+    """Typical questions the FAQ does not cover (payslips, hiring, VAT), per language: a
+    question closer to these than to any topic is not answered."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,7 @@ class KnowledgeBase:
     stopwords: Stopwords
     warnings: tuple[str, ...] = field(default=())
     contacts: Contacts = field(default_factory=Contacts)
+    out_of_scope: OutOfScope = field(default_factory=OutOfScope)
 
 
 class KnowledgeError(Exception):
@@ -129,9 +140,8 @@ def load(folder: Path = FAQ_DIR, today: date | None = None) -> KnowledgeBase:
     categories = _load_one(folder / "categories.yaml", Categories, problems)
     synonyms = _load_one(folder / "synonyms.yaml", Synonyms, problems) or Synonyms()
     stopwords = _load_one(folder / "stopwords.yaml", Stopwords, problems) or Stopwords()
-    contacts = Contacts()
-    if (folder / "contacts.yaml").exists():
-        contacts = _load_one(folder / "contacts.yaml", Contacts, problems) or contacts
+    contacts = _load_optional(folder / "contacts.yaml", Contacts, problems)
+    out_of_scope = _load_optional(folder / "out_of_scope.yaml", OutOfScope, problems)
     if categories is not None:
         problems += cross_check(topics, categories.categories)
     if problems:
@@ -139,7 +149,7 @@ def load(folder: Path = FAQ_DIR, today: date | None = None) -> KnowledgeBase:
     assert categories is not None
     warnings = tuple(stale_warnings(topics.values(), today or date.today()))
     return KnowledgeBase(
-        topics, tuple(categories.categories), synonyms, stopwords, warnings, contacts
+        topics, tuple(categories.categories), synonyms, stopwords, warnings, contacts, out_of_scope
     )
 
 
@@ -158,6 +168,13 @@ def _load_topics(folder: Path, problems: list[str]) -> dict[str, Topic]:
             problems.append(f"{path.name}: id '{topic.id}' is used twice")
         topics[topic.id] = topic
     return topics
+
+
+def _load_optional(path: Path, model: type[M], problems: list[str]) -> M:
+    """A file staff may leave out: its model's defaults when missing."""
+    if not path.exists():
+        return model()
+    return _load_one(path, model, problems) or model()
 
 
 def _load_one(path: Path, model: type[M], problems: list[str]) -> M | None:

@@ -4,7 +4,8 @@ Pure: no database, no channel. A question becomes tokens (accents, elisions, pun
 stop words and typos handled; synonyms folded into one token per group, across languages),
 then each candidate topic gets a fuzzy score against its question variants and a coverage
 score (how much of the question's rare words the topic knows). Out-of-scope questions fail
-on coverage: their key words are unknown to the knowledge base.
+on coverage (their key words are unknown to the knowledge base) or come closer to the typical
+out-of-scope questions of faq/out_of_scope.yaml than to any topic.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from bot.faq.knowledge import KnowledgeBase, Topic
 
 Outcome = Literal["answer", "suggest", "none"]
 CANDIDATES = 30  # variants kept from each scorer before combining
+OUTSIDE = "(out-of-scope)"  # the pseudo-topic of faq/out_of_scope.yaml; no topic id has "("
 
 
 @dataclass(frozen=True)
 class Thresholds:
     # Tuned on tests/data/faq_dev*.tsv (never on faq_test.tsv).
-    answer: float = 0.60  # at least this to answer
+    answer: float = 0.55  # at least this to answer
     margin: float = 0.01  # ...and this far ahead of the runner-up
+    outside_margin: float = 0.0  # ...and not behind the typical out-of-scope questions
     suggest: float = 0.50  # "Intendevi...?" between this and answer
     fuzzy_weight: float = 0.6  # share of the fuzzy score in the total...
     ngram_weight: float = 0.1  # ...of the character n-grams; coverage has the rest
@@ -142,6 +145,7 @@ class Pool:
     rows: np.ndarray
     starts: np.ndarray
     topic_ids: tuple[str, ...]
+    postings: dict[str, np.ndarray]  # per token, the variants that contain it
 
     @classmethod
     def of(cls, documents: list[Document], rows: list[int]) -> Pool:
@@ -149,6 +153,10 @@ class Pool:
         starts = [
             i for i, d in enumerate(documents) if i == 0 or documents[i - 1].topic_id != d.topic_id
         ]
+        postings: dict[str, list[int]] = defaultdict(list)
+        for index, text in enumerate(texts):
+            for token in set(text.split()):
+                postings[token].append(index)
         return cls(
             documents,
             texts,
@@ -156,7 +164,13 @@ class Pool:
             np.array(rows, dtype=np.intp),
             np.array(starts, dtype=np.intp),
             tuple(documents[i].topic_id for i in starts),
+            {token: np.array(found, dtype=np.intp) for token, found in postings.items()},
         )
+
+    def sharing(self, tokens: list[str]) -> np.ndarray:
+        """The variants that share at least one token with the query."""
+        found = [self.postings[t] for t in set(tokens) if t in self.postings]
+        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.intp)
 
 
 class Ngrams:
@@ -167,7 +181,10 @@ class Ngrams:
         vectorizer = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
         )
-        self.columns = vectorizer.fit_transform(texts).tocsc()
+        columns = vectorizer.fit_transform(texts).tocsc()
+        columns.sort_indices()
+        self.documents = columns.shape[0]
+        self.indptr, self.indices, self.data = columns.indptr, columns.indices, columns.data
         self.analyse = vectorizer.build_analyzer()
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf = vectorizer.idf_.astype(np.float32)
@@ -178,11 +195,20 @@ class Ngrams:
         its own transform() costs more than the whole rest of a match."""
         counts = Counter(g for g in self.analyse(query) if g in self.vocabulary)
         if not counts:
-            return np.zeros(self.columns.shape[0], dtype=np.float32)
+            return np.zeros(self.documents, dtype=np.float32)
         columns = np.fromiter((self.vocabulary[g] for g in counts), dtype=np.intp)
         weights = (1 + np.log(np.fromiter(counts.values(), dtype=np.float32))) * self.idf[columns]
         weights /= np.linalg.norm(weights)
-        return np.asarray(self.columns[:, columns] @ weights).ravel()
+        # The matrix product by hand: gather each n-gram's column from the CSC arrays and
+        # add it up per document (scipy's column slicing costs more than a whole match).
+        starts, ends = self.indptr[columns], self.indptr[columns + 1]
+        lengths = ends - starts
+        positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+            lengths.sum()
+        )
+        values = self.data[positions] * np.repeat(weights, lengths)
+        found = np.bincount(self.indices[positions], weights=values, minlength=self.documents)
+        return found.astype(np.float32)
 
     @staticmethod
     def per_topic(similarities: np.ndarray, pool: Pool) -> dict[str, float]:
@@ -194,12 +220,16 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
-        texts = [t for topic in kb.topics.values() for _, t in _topic_texts(topic)]
-        self.normaliser = Normaliser(kb, texts)
+        texts = [
+            (topic.id, lang, t) for topic in kb.topics.values() for lang, t in _topic_texts(topic)
+        ]
+        texts += [
+            (OUTSIDE, lang, q) for lang in SUPPORTED_LOCALES for q in kb.out_of_scope.get(lang)
+        ]
+        self.normaliser = Normaliser(kb, [text for _, _, text in texts])
         self.documents = [
-            Document(topic.id, lang, " ".join(self.normaliser.tokens(text)))
-            for topic in kb.topics.values()
-            for lang, text in _topic_texts(topic)
+            Document(topic_id, lang, " ".join(self.normaliser.tokens(text)))
+            for topic_id, lang, text in texts
         ]
         self.by_lang = {lang: self._pool(lang) for lang in SUPPORTED_LOCALES}
         self.everything = self._pool(None)
@@ -222,8 +252,10 @@ class Matcher:
         return dict(vocab)
 
     def _idf(self) -> dict[str, float]:
-        frequency = Counter(token for words in self.vocab.values() for token in words)
-        topics = len(self.vocab)
+        """Over the topics only: a word only out-of-scope questions use stays unknown."""
+        topics_vocab = [words for topic_id, words in self.vocab.items() if topic_id != OUTSIDE]
+        frequency = Counter(token for words in topics_vocab for token in words)
+        topics = len(topics_vocab)
         return {t: math.log((topics + 1) / (n + 0.5)) for t, n in frequency.items()}
 
     def weight(self, token: str) -> float:
@@ -251,6 +283,7 @@ class Matcher:
         own = self.scores(tokens, similarities, self.by_lang.get(lang, self.everything))
         every = self.scores(tokens, similarities, self.everything)
         scores = {t: max(own.get(t, 0.0), every.get(t, 0.0)) for t in own.keys() | every.keys()}
+        scores.pop(OUTSIDE, None)
         return sorted(scores, key=lambda topic_id: scores[topic_id], reverse=True)[:limit]
 
     def _match(self, tokens: list[str], similarities: np.ndarray, pool: Pool) -> Match:
@@ -282,40 +315,54 @@ class Matcher:
         the query; token_sort_ratio finds the variants that say little else, and breaks
         the ties between the former."""
         query, ordered = " ".join(tokens), " ".join(sorted(tokens))
-        subset = process.extract(query, pool.texts, scorer=fuzz.token_set_ratio, limit=CANDIDATES)
-        whole = process.extract(ordered, pool.sorted_texts, scorer=fuzz.ratio, limit=CANDIDATES)
-        set_scores = {index: score for _, score, index in subset}
-        sort_scores = {index: score for _, score, index in whole}
+        whole = process.cdist([ordered], pool.sorted_texts, scorer=fuzz.ratio, dtype=np.float32)[0]
+        # token_set_ratio costs ten times ratio; without a shared token it is the ratio of
+        # the sorted tokens, which `whole` already holds: only sharing variants need it.
+        subset = whole.copy()
+        sharing = pool.sharing(tokens)
+        if sharing.size:
+            texts = [pool.texts[i] for i in sharing]
+            scorer = fuzz.token_set_ratio
+            subset[sharing] = process.cdist([query], texts, scorer=scorer, dtype=np.float32)[0]
         share = self.thresholds.subset_weight
-        return {
-            index: (
-                share * set_scores.get(index, fuzz.token_set_ratio(query, pool.texts[index]))
-                + (1 - share)
-                * sort_scores.get(index, fuzz.ratio(ordered, pool.sorted_texts[index]))
-            )
-            / 100
-            for index in set_scores.keys() | sort_scores.keys()
-        }
+        chosen = np.union1d(_best(subset, CANDIDATES), _best(whole, CANDIDATES))
+        combined = (share * subset[chosen] + (1 - share) * whole[chosen]) / 100
+        return dict(zip(chosen.tolist(), combined.tolist(), strict=True))
 
     def coverage(self, tokens: list[str], topic_id: str, total: float) -> float:
         """How much of the question's weight the topic knows. A word found in a single one
         of its texts counts for less: an incidental word ("Italy" in one variant) must not
         decide the match on its own."""
         known = self.vocab[topic_id]
-        support = self.thresholds.support
+        # Out-of-scope examples are few and each about something else: one use is enough.
+        support = 1.0 if topic_id == OUTSIDE else self.thresholds.support
         return sum(self.weight(t) * min(1.0, known[t] / support) for t in tokens) / total
 
     def decide(self, ranked: list[tuple[str, float]]) -> Match:
+        """Answer when the best topic is sure enough, ahead of the runner-up and of the
+        typical out-of-scope questions; else suggest ("Intendevi...?") or nothing."""
         limits = self.thresholds
+        outside = dict(ranked).get(OUTSIDE, 0.0)
+        ranked = [(t, s) for t, s in ranked if t != OUTSIDE]
+        if not ranked:
+            return Match("none", None, 0.0)
         best_id, best = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         close = tuple(t for t, s in ranked[:3] if s >= limits.suggest)
-        if best >= limits.answer and best - runner_up >= limits.margin:
+        ahead = best - runner_up >= limits.margin and best - outside >= limits.outside_margin
+        if best >= limits.answer and ahead:
             others = tuple(t for t in close if t != best_id)
             return Match("answer", best_id, best, others, best_id)
         if best >= limits.suggest:
             return Match("suggest", None, best, close, best_id)
         return Match("none", None, best, (), best_id)
+
+
+def _best(scores: np.ndarray, limit: int) -> np.ndarray:
+    """The indices of the `limit` highest scores, in no order."""
+    if scores.size <= limit:
+        return np.arange(scores.size)
+    return np.argpartition(-scores, limit)[:limit]
 
 
 def _topic_texts(topic: Topic) -> list[tuple[str, str]]:
