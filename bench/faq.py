@@ -148,7 +148,9 @@ def scaled(kb: KnowledgeBase, size: int) -> KnowledgeBase:
     problems = cross_check(topics, list(categories))
     if problems:
         raise SystemExit("scaled knowledge base is inconsistent:\n" + "\n".join(problems[:10]))
-    return KnowledgeBase(topics, categories, kb.synonyms, kb.stopwords)
+    return KnowledgeBase(
+        topics, categories, kb.synonyms, kb.stopwords, out_of_scope=kb.out_of_scope
+    )
 
 
 # --- timing --------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ class Scores:
         return self.out_of_scope_answered / self.out_of_scope
 
 
-HELD_OUT = "faq_heldout.tsv"  # written apart, before tuning: only its totals are looked at
+HELD_OUT = "faq_heldout.tsv"  # written apart, never tuned on: only its totals are looked at
 LANGS = ("it", "en", "fr")
 
 
@@ -57,7 +57,7 @@ def score(matcher: Matcher, questions: list[Labelled]) -> Scores:
                 mistakes.append(f"OUT answered {match.topic_id} {match.score:.2f}: {item.question}")
             continue
         correct += match.outcome == "answer" and match.topic_id == item.expected
-        first += top == item.expected
+        first += top == item.expected and match.outcome != "none"  # "none" shows no topic
         if not (match.outcome == "answer" and match.topic_id == item.expected):
             mistakes.append(
                 f"{item.expected} -> {match.outcome} {top} {match.score:.2f}: {item.question}"

@@ -58,7 +58,13 @@ def test_more_details_and_related_topics(app: App) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["che tempo fa domani a pinerolo?", "chi ha vinto la partita della juve", "pizza margherita"],
+    [
+        "che tempo fa domani a pinerolo?",
+        "chi ha vinto la partita della juve",
+        "pizza margherita",
+        "devo licenziare un dipendente, come si fa?",  # work, but not welfare
+        "how many days of paid leave does a cook get?",
+    ],
 )
 def test_out_of_scope_gets_an_honest_i_dont_know(app: App, question: str) -> None:
     anna = Person(app.desk)

@@ -87,6 +87,13 @@ def test_invalid_yaml_is_reported_by_file(faq_copy: Path) -> None:
     assert any(p.startswith("buoni-pasto.yaml: not valid YAML") for p in problems_after(faq_copy))
 
 
+def test_out_of_scope_examples_are_checked_and_may_be_left_out(faq_copy: Path) -> None:
+    (faq_copy / "out_of_scope.yaml").write_text("it: [come assumo]\nde: [wie stelle ich ein]\n")
+    assert "out_of_scope.yaml: de: Extra inputs are not permitted" in problems_after(faq_copy)
+    (faq_copy / "out_of_scope.yaml").unlink()
+    assert load(faq_copy).out_of_scope.all() == set()
+
+
 def test_an_old_review_date_is_a_warning_not_an_error(faq_copy: Path) -> None:
     edit_topic(faq_copy, "buoni-pasto", {"reviewed": "2025-01-10"})
     kb = load(faq_copy, today=date(2026, 11, 22))

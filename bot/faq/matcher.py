@@ -291,7 +291,7 @@ class Matcher:
         if not scores:
             return Match("none", None, 0.0)
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-        return self.decide(ranked)
+        return decide(ranked, self.thresholds)
 
     def scores(self, tokens: list[str], similarities: np.ndarray, pool: Pool) -> dict[str, float]:
         """Combined score per candidate topic, from 0 to 1: fuzzy, coverage and n-grams."""
@@ -338,24 +338,27 @@ class Matcher:
         support = 1.0 if topic_id == OUTSIDE else self.thresholds.support
         return sum(self.weight(t) * min(1.0, known[t] / support) for t in tokens) / total
 
-    def decide(self, ranked: list[tuple[str, float]]) -> Match:
-        """Answer when the best topic is sure enough, ahead of the runner-up and of the
-        typical out-of-scope questions; else suggest ("Intendevi...?") or nothing."""
-        limits = self.thresholds
-        outside = dict(ranked).get(OUTSIDE, 0.0)
-        ranked = [(t, s) for t, s in ranked if t != OUTSIDE]
-        if not ranked:
-            return Match("none", None, 0.0)
-        best_id, best = ranked[0]
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        close = tuple(t for t, s in ranked[:3] if s >= limits.suggest)
-        ahead = best - runner_up >= limits.margin and best - outside >= limits.outside_margin
-        if best >= limits.answer and ahead:
-            others = tuple(t for t in close if t != best_id)
-            return Match("answer", best_id, best, others, best_id)
-        if best >= limits.suggest:
-            return Match("suggest", None, best, close, best_id)
-        return Match("none", None, best, (), best_id)
+
+def decide(ranked: list[tuple[str, float]], limits: Thresholds) -> Match:
+    """Answer when the best topic is sure enough, ahead of the runner-up and of the
+    typical out-of-scope questions; else suggest ("Intendevi...?", where "Nessuna di
+    queste" leads to a person) or nothing."""
+    outside = dict(ranked).get(OUTSIDE, 0.0)
+    ranked = [(t, s) for t, s in ranked if t != OUTSIDE]
+    if not ranked:
+        return Match("none", None, 0.0)
+    best_id, best = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    close = tuple(t for t, s in ranked[:3] if s >= limits.suggest)
+    ahead = best - runner_up >= limits.margin and best - outside >= limits.outside_margin
+    if best >= limits.answer and ahead:
+        others = tuple(t for t in close if t != best_id)
+        return Match("answer", best_id, best, others, best_id)
+    # Behind the out-of-scope questions, a topic is offered only if it is itself sure.
+    floor = limits.suggest if best - outside >= limits.outside_margin else limits.answer
+    if best >= floor:
+        return Match("suggest", None, best, close, best_id)
+    return Match("none", None, best, (), best_id)
 
 
 def _best(scores: np.ndarray, limit: int) -> np.ndarray:
