@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.faq.matcher import OUTSIDE, Thresholds, decide
+from bot.faq.knowledge import OUTSIDE
+from bot.faq.matcher import Thresholds, decide
 
 LIMITS = Thresholds(answer=0.55, margin=0.01, outside_margin=0.0, suggest=0.50)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.faq.knowledge import KnowledgeError, load
+from bot.faq.knowledge import OUTSIDE, KnowledgeError, load
 from bot.faq.library import Library
-from bot.faq.variants import append_questions
+from bot.faq.variants import append_examples, append_questions
 from bot.paths import FAQ_DIR
 from bot.storage.db import Database
 from bot.storage.models import FaqGap, FaqVariant
@@ -44,14 +44,20 @@ def export_variants(database: Database, folder: Path, now: datetime) -> list[str
     with database.transaction() as session:
         pending = select(FaqVariant).where(FaqVariant.exported_at.is_(None))
         for variant in session.scalars(pending.order_by(FaqVariant.id)).all():
-            path = folder / "topics" / f"{variant.topic_id}.yaml"
-            if not path.exists():
-                lines.append(f"skipped, no topic {variant.topic_id}: {variant.text}")
-                continue
-            append_questions(path, variant.locale, [variant.text])
+            if variant.topic_id == OUTSIDE:
+                path = folder / "out_of_scope.yaml"
+                append_examples(path, variant.locale, [variant.text])
+                where = f"{path.name} {variant.locale}"
+            else:
+                path = folder / "topics" / f"{variant.topic_id}.yaml"
+                if not path.exists():
+                    lines.append(f"skipped, no topic {variant.topic_id}: {variant.text}")
+                    continue
+                append_questions(path, variant.locale, [variant.text])
+                where = f"{path.name} questions.{variant.locale}"
             variant.exported_at = now
             exported += 1
-            lines.append(f"{path.name} questions.{variant.locale}: {variant.text}")
+            lines.append(f"{where}: {variant.text}")
         gaps = session.scalars(select(FaqGap).order_by(FaqGap.recorded_at)).all()
         lines += [f"new topic wanted ({gap.locale}, {gap.asked}x): {gap.text}" for gap in gaps]
     return [f"faq: {exported} variant(s) exported", *lines]

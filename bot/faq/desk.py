@@ -341,6 +341,7 @@ def feature(library: Library) -> Feature:
             "faq_none": lambda turn, _args: desk.unknown(turn, replace=True),
             "faq_teach": desk.teacher.on_teach,
             "faq_gap": desk.teacher.on_gap,
+            "faq_outside": desk.teacher.on_outside,
         },
         text=desk.on_text,
     )

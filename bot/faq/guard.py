@@ -54,3 +54,18 @@ def stolen(
         if lost:
             taken.append(item)
     return taken
+
+
+def silenced(before: Matcher, after: Matcher, questions: list[Labelled]) -> list[Labelled]:
+    """The in-scope questions answered right before and no longer once an out-of-scope
+    example is added."""
+    lost: list[Labelled] = []
+    for item in questions:
+        if item.expected is None:
+            continue
+        then = before.match(item.question, item.lang)
+        if then.outcome == "answer" and then.topic_id == item.expected:
+            now = after.match(item.question, item.lang)
+            if not (now.outcome == "answer" and now.topic_id == item.expected):
+                lost.append(item)
+    return lost

@@ -20,6 +20,7 @@ from bot.paths import FAQ_DIR
 from bot.values.content import Strict, Text, TextLists, Texts
 
 STALE_AFTER = timedelta(days=365)
+OUTSIDE = "(out-of-scope)"  # the pseudo-topic of faq/out_of_scope.yaml; no topic id has "("
 SHORT_LIMIT = 20
 CATEGORY_LIMIT = 24
 # An answer opens with what the user needs, not with a "yes" that may not fit their question.
@@ -280,22 +281,34 @@ class Taught:
 
 
 def with_questions(kb: KnowledgeBase, taught: Iterable[Taught]) -> KnowledgeBase:
-    """The knowledge base with the taught variants added to their topics' questions (a
-    variant already in the files, or of a topic no longer there, is left out)."""
+    """The knowledge base with the taught variants added to their topics' questions, or to
+    the out-of-scope examples (a variant already in the files, or of a topic no longer
+    there, is left out)."""
     added: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for item in taught:
-        topic = kb.topics.get(item.topic_id)
-        if (
-            topic
-            and item.lang in SUPPORTED_LOCALES
-            and item.text not in topic.questions.get(item.lang)
-        ):
+        known = _known_texts(kb, item.topic_id, item.lang)
+        if known is not None and item.text not in known:
             added[item.topic_id][item.lang].append(item.text)
     topics = {
         topic_id: _extended(topic, added[topic_id]) if topic_id in added else topic
         for topic_id, topic in kb.topics.items()
     }
-    return replace(kb, topics=topics)
+    outside = kb.out_of_scope.model_copy(
+        update={
+            lang: [*kb.out_of_scope.get(lang), *texts] for lang, texts in added[OUTSIDE].items()
+        }
+    )
+    return replace(kb, topics=topics, out_of_scope=outside)
+
+
+def _known_texts(kb: KnowledgeBase, topic_id: str, lang: str) -> list[str] | None:
+    """The texts a variant of this topic in this language joins; None if it cannot."""
+    if lang not in SUPPORTED_LOCALES:
+        return None
+    if topic_id == OUTSIDE:
+        return kb.out_of_scope.get(lang)
+    topic = kb.topics.get(topic_id)
+    return topic.questions.get(lang) if topic else None
 
 
 def _extended(topic: Topic, new: dict[str, list[str]]) -> Topic:

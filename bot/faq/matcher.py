@@ -25,11 +25,10 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.config import SUPPORTED_LOCALES
-from bot.faq.knowledge import KnowledgeBase, Topic
+from bot.faq.knowledge import OUTSIDE, KnowledgeBase, Topic
 
 Outcome = Literal["answer", "suggest", "none"]
 CANDIDATES = 30  # variants kept from each scorer before combining
-OUTSIDE = "(out-of-scope)"  # the pseudo-topic of faq/out_of_scope.yaml; no topic id has "("
 
 
 @dataclass(frozen=True)

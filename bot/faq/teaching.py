@@ -1,5 +1,6 @@
 """Staff teach the FAQ from the chat: /faq_report groups the questions it missed, and one
-tap makes a question a variant of a topic (live at once) or records it as a gap."""
+tap makes a question a variant of a topic or an out-of-scope example (live at once), or
+records it as a gap."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from bot.core.replies import staff_only
 from bot.core.turn import Stale, Turn
-from bot.faq.guard import dev_questions, stolen
-from bot.faq.knowledge import Taught
+from bot.faq.guard import dev_questions, silenced, stolen
+from bot.faq.knowledge import OUTSIDE, Taught
 from bot.faq.library import Library
 from bot.faq.matcher import fold
 from bot.storage.models import FaqGap, FaqQuestion, FaqVariant, FaqVote
@@ -101,8 +102,8 @@ class Teacher:
         if groups:
             lines.append(
                 _(
-                    "Sotto ogni gruppo: tocca l'argomento giusto per insegnarlo al bot, oppure "
-                    "«Nuovo argomento» se manca."
+                    "Sotto ogni gruppo: tocca l'argomento giusto per insegnarlo al bot, "
+                    "«Nuovo argomento» se manca, «Fuori tema» se non è una domanda per Sportello."
                 )
             )
         replies = [Reply(join(lines))]
@@ -160,6 +161,7 @@ class Teacher:
         buttons.append(
             turn.button(_("🆕 Nuovo argomento"), "faq_gap", first.question_id, group.count)
         )
+        buttons.append(turn.button(_("🚫 Fuori tema"), "faq_outside", first.question_id))
         body = f"{group.count}× «{first.text}» ({first.locale})"
         if first.downvoted:
             body += "\n" + _("👎 sulla risposta: {topic}").format(topic=first.downvoted)
@@ -189,18 +191,50 @@ class Teacher:
                     "domanda più precisa nel file della scheda."
                 ).format(title=title, count=len(taken), example=taken[0].question)
             )
-        row = FaqVariant(
-            topic_id=topic_id, locale=question.locale, text=question.text, added_at=turn.now
-        )
-        turn.session.add(row)
-        turn.session.flush()
-        self.library.teach((*self.library.taught, variant), row.id)
+        self._keep(turn, variant)
         return say(
             _(
                 "✅ Aggiunta a «{title}»: da ora «{question}» riceve questa risposta. Per "
                 "scriverla nei file: sportello faq export-variants."
             ).format(title=title, question=question.text)
         )
+
+    def on_outside(self, turn: Turn, args: tuple[str, ...]) -> Answer:
+        """🚫 Fuori tema: the question becomes an out-of-scope example, so that questions
+        like it get "I don't know" and a person, unless answered dev-set questions would
+        lose their answer."""
+        if not turn.is_staff:
+            return staff_only(turn)
+        question = self._question(turn, args)
+        self.sync(turn.session)
+        example = Taught(OUTSIDE, question.locale, question.text)
+        before = self.library.current.matcher
+        lost = silenced(before, self.library.trial(example), dev_questions())
+        if lost:
+            return say(
+                _(
+                    "Non l'ho segnata: {count} domande di prova perderebbero la loro risposta, "
+                    "per esempio «{example}». Meglio scrivere un esempio più preciso in "
+                    "faq/out_of_scope.yaml."
+                ).format(count=len(lost), example=lost[0].question)
+            )
+        self._keep(turn, example)
+        return say(
+            _(
+                "🚫 Segnata come fuori tema: da ora a domande come «{question}» Sportello "
+                "dice che non è un suo argomento e offre di parlare con lo staff. Per scriverla "
+                "nei file: sportello faq export-variants."
+            ).format(question=question.text)
+        )
+
+    def _keep(self, turn: Turn, taught: Taught) -> None:
+        """Stores a taught variant or example and makes it live at once."""
+        row = FaqVariant(
+            topic_id=taught.topic_id, locale=taught.lang, text=taught.text, added_at=turn.now
+        )
+        turn.session.add(row)
+        turn.session.flush()
+        self.library.teach((*self.library.taught, taught), row.id)
 
     def on_gap(self, turn: Turn, args: tuple[str, ...]) -> Answer:
         """🆕 Nuovo argomento: the question is recorded for whoever writes the content."""

@@ -1,4 +1,5 @@
-"""Question variants written into the topic files, keeping their comments and layout."""
+"""Question variants written into the topic files and faq/out_of_scope.yaml, keeping their
+comments and layout."""
 
 from __future__ import annotations
 
@@ -6,18 +7,49 @@ import json
 import re
 from pathlib import Path
 
+import yaml
+
 _TOP_KEY = re.compile(r"^\S", re.MULTILINE)
 
 
 def append_questions(path: Path, lang: str, questions: list[str]) -> int:
-    """Adds the questions missing from `questions.<lang>` at the end of that list; returns
-    how many were added. Each is written as a double-quoted YAML (JSON) string."""
+    """Adds the questions missing from a topic file's `questions.<lang>` at the end of that
+    list; returns how many were added."""
     text = path.read_text(encoding="utf-8")
-    start, end = _questions_block(text, lang)
-    present = set(re.findall(r'^    - "((?:[^"\\]|\\.)*)"', text[start:end], re.MULTILINE))
-    new = [q for q in dict.fromkeys(questions) if _quoted(q)[1:-1] not in present]
+    block = re.search(r"^questions:\n", text, re.MULTILINE)
+    if block is None:
+        raise ValueError("no 'questions:' block")
+    following = _TOP_KEY.search(text, block.end())
+    end = following.start() if following else len(text)
+    present = (yaml.safe_load(text).get("questions") or {}).get(lang) or []
+    return _append(path, text, (block.end(), end), f"  {lang}:", "    ", questions, present)
+
+
+def append_examples(path: Path, lang: str, questions: list[str]) -> int:
+    """Adds the questions missing from faq/out_of_scope.yaml's `<lang>` list."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if not re.search(rf"^{re.escape(lang)}:\n", text, re.MULTILINE):
+        text += ("" if text.endswith("\n") or not text else "\n") + f"{lang}:\n"
+    present = (yaml.safe_load(text) or {}).get(lang) or []
+    return _append(path, text, (0, len(text)), f"{lang}:", "  ", questions, present)
+
+
+def _append(
+    path: Path,
+    text: str,
+    within: tuple[int, int],
+    header: str,
+    indent: str,
+    questions: list[str],
+    present: list[str],
+) -> int:
+    """Appends each question not `present` to the list under `header` as a double-quoted
+    YAML (JSON) string, and writes the file; returns how many were added."""
+    _, end = _list_block(text, within, header, indent)
+    known = {" ".join(str(q).split()) for q in present}
+    new = [q for q in dict.fromkeys(" ".join(q.split()) for q in questions) if q not in known]
     if new:
-        lines = "".join(f"    - {_quoted(q)}\n" for q in new)
+        lines = "".join(f"{indent}- {_quoted(q)}\n" for q in new)
         path.write_text(text[:end] + lines + text[end:], encoding="utf-8")
     return len(new)
 
@@ -26,21 +58,14 @@ def _quoted(question: str) -> str:
     return json.dumps(" ".join(question.split()), ensure_ascii=False)
 
 
-def _questions_block(text: str, lang: str) -> tuple[int, int]:
-    """Where the list items of `questions.<lang>` start and end (after the last item)."""
-    questions = re.search(r"^questions:\n", text, re.MULTILINE)
-    if questions is None:
-        raise ValueError("no 'questions:' block")
-    following = _TOP_KEY.search(text, questions.end())
-    block_end = following.start() if following else len(text)
-    header = re.compile(rf"^  {re.escape(lang)}:\n", re.MULTILINE).search(
-        text, questions.end(), block_end
-    )
-    if header is None:
-        raise ValueError(f"no 'questions.{lang}' list")
-    end = header.end()
-    for item in re.finditer(r"^    - .*\n", text[header.end() : block_end], re.MULTILINE):
-        if item.start() != end - header.end():
+def _list_block(text: str, within: tuple[int, int], header: str, indent: str) -> tuple[int, int]:
+    """Where the items of the list under `header` start and end (after the last item)."""
+    found = re.compile(rf"^{re.escape(header)}\n", re.MULTILINE).search(text, *within)
+    if found is None:
+        raise ValueError(f"no '{header.strip()}' list")
+    end = found.end()
+    for item in re.finditer(rf"^{indent}- .*\n", text[found.end() : within[1]], re.MULTILINE):
+        if item.start() != end - found.end():
             break
-        end = header.end() + item.end()
-    return header.end(), end
+        end = found.end() + item.end()
+    return found.end(), end
