@@ -7,7 +7,7 @@ import pytest
 from bot.faq.knowledge import OUTSIDE
 from bot.faq.matcher import Thresholds, decide
 
-LIMITS = Thresholds(answer=0.55, margin=0.01, outside_margin=0.0, suggest=0.50)
+LIMITS = Thresholds(answer=0.55, margin=0.01, outside_margin=0.0, outside_lead=0.10, suggest=0.50)
 
 
 @pytest.mark.parametrize(
@@ -20,6 +20,7 @@ LIMITS = Thresholds(answer=0.55, margin=0.01, outside_margin=0.0, suggest=0.50)
         # the typical out-of-scope questions come first: a suggestion only if sure
         ([(OUTSIDE, 0.70), ("contatti-sportello", 0.62)], "suggest", None),
         ([(OUTSIDE, 0.70), ("contatti-sportello", 0.52)], "none", None),
+        ([(OUTSIDE, 1.00), ("contributi-previdenziali", 0.80)], "none", None),  # far ahead
         # ...and a topic ahead of them is answered
         (
             [("buoni-pasto", 0.70), (OUTSIDE, 0.65), ("fringe-benefit", 0.50)],

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from bot.app import App
 from bot.config import Settings
 from bot.faq.cli import export_variants
-from bot.faq.guard import dev_questions, stolen
-from bot.faq.knowledge import Taught
+from bot.faq.guard import dev_questions, silenced, stolen
+from bot.faq.knowledge import OUTSIDE, Taught
 from bot.faq.library import Library
 from bot.faq.teaching import Asked, group_questions
 from bot.paths import FAQ_DIR
@@ -22,7 +22,7 @@ from bot.storage.models import FaqGap, FaqQuestion, FaqVariant
 from bot.values.messages import Kind
 from tests.desk_chat import Person, make_app
 
-UNANSWERED = "caffe offerto ai dipendenti"  # no topic answers it yet
+UNANSWERED = "una bottiglia di vino a ogni dipendente"  # no topic answers it yet
 
 
 @pytest.fixture
@@ -33,10 +33,10 @@ def app(settings: Settings) -> App:
 def test_staff_turn_an_unanswered_question_into_a_variant_and_it_is_answered(app: App) -> None:
     anna, luca, operator = (Person(app.desk, user_id=u) for u in ("7", "8", "4242"))
     assert anna.send(UNANSWERED)[0].startswith("Non lo so")
-    luca.send("caffè offerto ai dipendenti!")
+    luca.send("una bottiglia di vino a ogni dipendente!")
     header, group, *_others = operator.send("/faq_report 7")
     assert "Domande senza risposta o con 👎" in header
-    assert group.startswith("2× «caffe offerto ai dipendenti» (it)")
+    assert group.startswith(f"2× «{UNANSWERED}» (it)")
     assert "🆕 Nuovo argomento" in operator.labels
     [done] = operator.press("➕ Fringe benefit")
     assert done.startswith("✅ Aggiunta a «Fringe benefit: la soglia 2026»")
@@ -60,14 +60,43 @@ def test_a_taught_variant_is_live_in_another_process_after_a_restart(app: App) -
 
 
 def test_a_new_topic_is_recorded_as_a_gap(app: App) -> None:
-    Person(app.desk).send("occhiali da vista pagati al dipendente")
+    Person(app.desk).send("apparecchio per i denti del dipendente")
     operator = Person(app.desk, user_id="4242")
     operator.send("/faq_report")
     [recorded] = operator.press("🆕 Nuovo argomento")
     assert recorded.startswith("🆕 Segnata come argomento da scrivere")
     with app.database.transaction() as session:
         [gap] = session.scalars(select(FaqGap)).all()
-        assert (gap.text, gap.asked) == ("occhiali da vista pagati al dipendente", 1)
+        assert (gap.text, gap.asked) == ("apparecchio per i denti del dipendente", 1)
+
+
+def test_staff_mark_a_wrongly_answered_question_as_out_of_scope(app: App, tmp_path: Path) -> None:
+    anna = Person(app.desk, user_id="7")
+    anna.send("/privacy")
+    anna.press("Accetto")  # a 👎 counts only with who gave it
+    [wrong] = anna.send("quanto costa il commercialista")
+    assert "Aggiornato al" in wrong  # answered with a topic that does not fit...
+    anna.press("👎")  # ...and its asker says so
+    operator = Person(app.desk, user_id="4242")
+    operator.send("/faq_report")
+    [marked] = operator.press("🚫 Fuori tema")
+    assert marked.startswith("🚫 Segnata come fuori tema")
+    [now] = Person(app.desk, user_id="9").send("quanto costa il commercialista?")
+    assert now.startswith("Non lo so")
+    faq = tmp_path / "faq"
+    shutil.copytree(FAQ_DIR, faq)
+    export_variants(app.database, faq, datetime.now(UTC))
+    examples = yaml.safe_load((faq / "out_of_scope.yaml").read_text(encoding="utf-8"))
+    assert examples["it"][-1] == "quanto costa il commercialista"
+
+
+def test_an_example_that_would_silence_answered_questions_is_refused() -> None:
+    library = Library()
+    greedy = Taught(OUTSIDE, "it", "abbonamento del bus pagato ai dipendenti")
+    lost = silenced(library.current.matcher, library.trial(greedy), dev_questions())
+    assert lost and {q.expected for q in lost} == {"trasporto-pubblico"}
+    honest = Taught(OUTSIDE, "it", "quanto costa il commercialista")
+    assert silenced(library.current.matcher, library.trial(honest), dev_questions()) == []
 
 
 def test_a_variant_that_would_take_other_topics_questions_is_refused() -> None:

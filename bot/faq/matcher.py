@@ -37,6 +37,7 @@ class Thresholds:
     answer: float = 0.55  # at least this to answer
     margin: float = 0.01  # ...and this far ahead of the runner-up
     outside_margin: float = 0.0  # ...and not behind the typical out-of-scope questions
+    outside_lead: float = 0.10  # those this far ahead: not even a suggestion
     suggest: float = 0.50  # "Intendevi...?" between this and answer
     fuzzy_weight: float = 0.6  # share of the fuzzy score in the total...
     ngram_weight: float = 0.1  # ...of the character n-grams; coverage has the rest
@@ -353,9 +354,10 @@ def decide(ranked: list[tuple[str, float]], limits: Thresholds) -> Match:
     if best >= limits.answer and ahead:
         others = tuple(t for t in close if t != best_id)
         return Match("answer", best_id, best, others, best_id)
-    # Behind the out-of-scope questions, a topic is offered only if it is itself sure.
+    # Behind the out-of-scope questions, a topic is offered only if it is itself sure, and
+    # not at all when they are far ahead (staff marked a question like this one).
     floor = limits.suggest if best - outside >= limits.outside_margin else limits.answer
-    if best >= floor:
+    if best >= floor and outside - best < limits.outside_lead:
         return Match("suggest", None, best, close, best_id)
     return Match("none", None, best, (), best_id)
 
