@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.config import Settings
+from bot.config import SUPPORTED_LOCALES, Settings
 from bot.faq.knowledge import OUTSIDE, KnowledgeError, load
 from bot.faq.library import Library
 from bot.faq.variants import append_examples, append_questions
@@ -79,7 +79,11 @@ def check() -> int:
         return 1
     for warning in kb.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"faq: ok, {len(kb.topics)} topics in {len(kb.categories)} categories")
+    examples = sum(len(kb.out_of_scope.get(lang)) for lang in SUPPORTED_LOCALES)
+    print(
+        f"faq: ok, {len(kb.topics)} topics in {len(kb.categories)} categories, "
+        f"{examples} out-of-scope examples"
+    )
     return 0
 
 
