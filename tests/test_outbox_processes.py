@@ -314,7 +314,9 @@ def too_many(tg: FakeTelegram) -> list[Rejection]:
     return [r for r in tg.rejected if r.error_code == 429]
 
 
-RECORDING = 0.25  # seconds the sender may take to record an answer on a busy machine
+# Seconds the sender may take to record an answer: outcomes are written in batches, and on
+# this 2-core machine, when it runs slow, 0.25 s was once short by two calls.
+RECORDING = 0.5
 
 
 def calls_in_flight(tg: FakeTelegram, killed_at: float, latency: float) -> int:

@@ -23,7 +23,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.forum import Forum
 from bot.channels.inbox import Item
-from bot.channels.telegram_courier import Courier, seconds
+from bot.channels.telegram_courier import TelegramCourier, seconds
 from bot.channels.telegram_inbox import INBOX, Poller, items, who
 from bot.channels.worker import AlsoWrite, InboxWorker
 from bot.config import Settings
@@ -73,7 +73,7 @@ class TelegramChannel:
         self.clock = clock
         self.instance = instance
         self.application = build_application(settings)
-        self.courier = Courier(self.application.bot, Forum(self.application.bot, database))
+        self.courier = TelegramCourier(self.application.bot, Forum(self.application.bot, database))
         self.worker = InboxWorker(
             "telegram", database, INBOX, clock, self.handle, who, instance, dispatcher.run
         )

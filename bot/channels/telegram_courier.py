@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 REPLY_RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a reply on 5xx/network errors
 
 
-class Courier:
+class TelegramCourier:
     """Sends and edits the bot's messages through one Bot; remembers what recent ones show."""
 
     def __init__(self, bot: Bot, forum: Forum) -> None:

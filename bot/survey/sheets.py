@@ -23,7 +23,7 @@ from bot.survey.questionnaire import Question, Survey
 from bot.survey.results import OTHER, option_label
 from bot.values import spreadsheet
 from bot.values.i18n import DEFAULT_ZONE
-from bot.values.spreadsheet import unguard
+from bot.values.spreadsheet import fill_sheet, unguard
 
 METADATA = ("response_id", "completed_at", "channel", "version", "locale", "status")
 SEPARATOR = ";"  # between the option ids of a multiple-choice cell
@@ -118,25 +118,6 @@ def write_xlsx(
     fill_sheet(readable, labelled_rows(survey, every, locale))
     fill_sheet(workbook.create_sheet(CODES_SHEET), export_rows(survey, every))
     workbook.save(target)
-
-
-def fill_sheet(sheet: Any, rows: list[list[Any]]) -> None:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    for row_number, row in enumerate(rows, start=1):
-        for column, value in enumerate(row, start=1):
-            if isinstance(value, datetime):
-                written = sheet.cell(row_number, column, value)
-                written.number_format = "yyyy-mm-dd hh:mm"
-                continue
-            written = sheet.cell(row_number, column, ILLEGAL_CHARACTERS_RE.sub("", str(value)))
-            written.data_type = "s"  # text, never a formula
-    for column, name in enumerate(rows[0], start=1):
-        sheet.cell(1, column).font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(column)].width = max(12, len(name) + 2)
-    sheet.freeze_panes = "B2"
 
 
 def labelled_rows(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,22 +44,33 @@ def csv_bytes(rows: Rows, delimiter: str = ",") -> bytes:
 def write_xlsx(title: str, rows: Rows, target: Path | IO[bytes]) -> None:
     """One sheet, the first row a bold frozen header, every cell text (never a formula)."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     sheet = workbook.worksheets[0]
     sheet.title = title[:31]
+    fill_sheet(sheet, rows)
+    workbook.save(target)
+
+
+def fill_sheet(sheet: Any, rows: Sequence[Sequence[object]]) -> None:
+    """Writes rows into an openpyxl sheet: dates as dates, everything else as text (never a
+    formula); the first row a bold frozen header."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     for row_number, row in enumerate(rows, start=1):
-        for column, text in enumerate(row, start=1):
-            written = sheet.cell(row_number, column, ILLEGAL_CHARACTERS_RE.sub("", text))
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, datetime):
+                written = sheet.cell(row_number, column, value)
+                written.number_format = "yyyy-mm-dd hh:mm"
+                continue
+            written = sheet.cell(row_number, column, ILLEGAL_CHARACTERS_RE.sub("", str(value)))
             written.data_type = "s"  # text, never a formula
     for column, name in enumerate(rows[0] if rows else [], start=1):
         sheet.cell(1, column).font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(column)].width = max(12, len(name) + 2)
+        sheet.column_dimensions[get_column_letter(column)].width = max(12, len(str(name)) + 2)
     sheet.freeze_panes = "B2"
-    workbook.save(target)
 
 
 def xlsx_bytes(title: str, rows: Rows) -> bytes:

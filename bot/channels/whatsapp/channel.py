@@ -18,7 +18,7 @@ from starlette.routing import Route
 from bot.channels.whatsapp.api import GraphClient, GraphError
 from bot.channels.whatsapp.contacts import Contacts, Known
 from bot.channels.whatsapp.content import load_content
-from bot.channels.whatsapp.delivery import Courier
+from bot.channels.whatsapp.delivery import WhatsAppCourier
 from bot.channels.whatsapp.identity import Chat, WhatsAppId, recipient_id, sender_id
 from bot.channels.whatsapp.inbound import media_of, sender_of, to_inbound
 from bot.channels.whatsapp.offload import Offload
@@ -70,7 +70,7 @@ class WhatsAppChannel:
             settings.whatsapp_outbox_rate, timedelta(seconds=settings.whatsapp_chat_gap)
         )
         self.webhook = Webhook(settings, database, clock, self.worker, self.offload)
-        self.courier = Courier(
+        self.courier = WhatsAppCourier(
             self.api, content, self.contacts, self.receipts, clock, self.profile, self.offload
         )
 

@@ -42,7 +42,7 @@ N_NUMBER_HINT = N_("Rispondi con il numero della tua scelta.")
 
 
 @dataclass
-class Courier:
+class WhatsAppCourier:
     """Renders messages and sends them; remembers the numbered choices each user was offered."""
 
     api: GraphClient
