@@ -92,12 +92,15 @@ class OutboxSender:
         return self.profiles.get(channel, default)
 
     async def drain(self) -> int:
-        """Sends everything that may go now; returns how many were sent."""
+        """Sends everything that may go now; returns how many this call sent. When another
+        drain is running, it is asked to look once more, and this call returns when it ends:
+        either way, on return what may go has gone."""
         if self.gate.closed:
             return 0
         if self._running.locked():
             self._again = True  # the running drain looks once more before it stops
-            return 0
+            async with self._running:
+                return 0
         async with self._running:
             sent = 0
             self._again = True
