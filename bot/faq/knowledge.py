@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 from collections import defaultdict
@@ -9,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -135,7 +137,23 @@ class KnowledgeError(Exception):
 
 
 def load(folder: Path = FAQ_DIR, today: date | None = None) -> KnowledgeBase:
-    """Reads and checks `faq/`; raises KnowledgeError listing every problem found."""
+    """Reads and checks `faq/`; raises KnowledgeError listing every problem found. The same
+    files on the same day give the same value, read once: it is immutable, and parsing and
+    checking the YAML costs about half a second."""
+    return _load(folder.resolve(), _fingerprint(folder), today or date.today())
+
+
+def _fingerprint(folder: Path) -> str:
+    """What the YAML files of `folder` hold, as one digest: any edit changes it."""
+    digest = hashlib.sha1()
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("topics/*.yaml")]):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _load(folder: Path, _fingerprint: str, today: date) -> KnowledgeBase:
     problems: list[str] = []
     topics = _load_topics(folder / "topics", problems)
     categories = _load_one(folder / "categories.yaml", Categories, problems)
@@ -148,7 +166,7 @@ def load(folder: Path = FAQ_DIR, today: date | None = None) -> KnowledgeBase:
     if problems:
         raise KnowledgeError(problems)
     assert categories is not None
-    warnings = tuple(stale_warnings(topics.values(), today or date.today()))
+    warnings = tuple(stale_warnings(topics.values(), today))
     return KnowledgeBase(
         topics, tuple(categories.categories), synonyms, stopwords, warnings, contacts, out_of_scope
     )
