@@ -19,7 +19,7 @@ from pydantic import Field, StringConstraints, ValidationError
 
 from bot.config import SUPPORTED_LOCALES
 from bot.paths import FAQ_DIR
-from bot.values.content import Strict, Text, TextLists, Texts
+from bot.values.content import Phrases, Strict, Text, TextLists, Texts
 
 STALE_AFTER = timedelta(days=365)
 OUTSIDE = "(out-of-scope)"  # the pseudo-topic of faq/out_of_scope.yaml; no topic id has "("
@@ -86,33 +86,19 @@ class Categories(Strict):
     categories: list[Category] = Field(min_length=1)
 
 
-class SynonymGroup(Strict):
-    it: list[Text] = []
-    en: list[Text] = []
-    fr: list[Text] = []
+class SynonymGroup(Phrases):
+    """Words people use for the same thing, per language; the first is the canonical one."""
 
 
 class Synonyms(Strict):
     groups: list[SynonymGroup] = []
 
 
-class PerLanguage(Strict):
-    it: list[Text] = []
-    en: list[Text] = []
-    fr: list[Text] = []
-
-    def get(self, lang: str) -> list[str]:
-        return list(getattr(self, lang))
-
-    def all(self) -> set[str]:
-        return {*self.it, *self.en, *self.fr}
-
-
-class Stopwords(PerLanguage):
+class Stopwords(Phrases):
     """Words that carry no topic ("come", "posso", "the", "est-ce"), per language."""
 
 
-class OutOfScope(PerLanguage):
+class OutOfScope(Phrases):
     """Typical questions the FAQ does not cover (payslips, hiring, VAT), per language: a
     question closer to these than to any topic is not answered."""
 

@@ -34,13 +34,26 @@ class Texts(Strict):
         return str(getattr(self, locale, self.it))
 
 
-class TextLists(Strict):
-    it: list[Text] = Field(min_length=1)
-    en: list[Text] = Field(min_length=1)
-    fr: list[Text] = Field(min_length=1)
+class Phrases(Strict):
+    """A list of texts in each language; a list may be empty."""
+
+    it: list[Text] = []
+    en: list[Text] = []
+    fr: list[Text] = []
 
     def get(self, locale: str) -> list[str]:
         return list(getattr(self, locale, self.it))
+
+    def all(self) -> set[str]:
+        return {*self.it, *self.en, *self.fr}
+
+
+class TextLists(Phrases):
+    """A list of texts in each language, none of them empty."""
+
+    it: list[Text] = Field(min_length=1)
+    en: list[Text] = Field(min_length=1)
+    fr: list[Text] = Field(min_length=1)
 
 
 class ContentError(Exception):
